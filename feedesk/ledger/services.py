@@ -1,0 +1,297 @@
+"""Posting to the ledger. The only code that writes JournalEntry, Posting or account totals."""
+
+import datetime
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from django.db import connection, models, transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from feedesk.core.errors import ValidationFailed
+from feedesk.ledger.models import Account, AccountKind, AccountRole, ChainHead, JournalEntry, Posting
+from feedesk.users.models import User
+
+if TYPE_CHECKING:
+    from feedesk.catalog.models import Subject
+    from feedesk.enrolment.models import Enrolment
+    from feedesk.people.models import Student
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Leg:
+    account_id: int
+    amount: int  # positive debits, negative credits
+
+
+@dataclass(frozen=True)
+class EntryDraft:
+    code: str
+    idempotency_key: str
+    legs: Sequence[Leg]
+    effective_date: date | None = None
+    memo: str = ""
+    reverses_id: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def entry_hash(
+    *,
+    prev_hash: str,
+    organization_id: int,
+    seq: int,
+    code: str,
+    effective_date: date,
+    recorded_at: datetime.datetime,
+    actor_id: int | None,
+    idempotency_key: str,
+    memo: str,
+    reverses_id: int | None,
+    legs: Sequence[tuple[int, int]],
+) -> str:
+    """SHA-256 over the previous hash and everything that gives the entry its meaning."""
+    canonical_legs = ",".join(f"{account}:{amount}" for account, amount in sorted(legs))
+    text = "|".join(
+        [
+            prev_hash,
+            str(organization_id),
+            str(seq),
+            code,
+            effective_date.isoformat(),
+            recorded_at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            str(actor_id or ""),
+            idempotency_key,
+            memo,
+            str(reverses_id or ""),
+            canonical_legs,
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _validate(draft: EntryDraft) -> None:
+    if not draft.legs:
+        raise ValidationFailed(_("A journal entry needs postings."), code="entry_empty")
+    for leg in draft.legs:
+        if isinstance(leg.amount, bool) or not isinstance(leg.amount, int) or leg.amount == 0:
+            raise ValidationFailed(
+                _("A posting amount must be a non-zero whole number of fen."), code="posting_invalid"
+            )
+    if sum(leg.amount for leg in draft.legs) != 0:
+        raise ValidationFailed(
+            _("Debits and credits of a journal entry must be equal."), code="entry_unbalanced"
+        )
+    if not draft.idempotency_key or len(draft.idempotency_key) > 255:
+        raise ValidationFailed(_("A journal entry needs an idempotency key."), code="entry_key_missing")
+
+
+def post_entries(
+    *, organization_id: int, actor: User | None, drafts: Sequence[EntryDraft]
+) -> list[JournalEntry]:
+    """Post balanced entries atomically, chaining their hashes and updating cached totals.
+
+    Locks are taken in one fixed order — the accounts by primary key, then the chain head — so
+    concurrent posters queue instead of deadlocking. Callers lock their own domain rows (orders,
+    classes, counters) before calling, and call this once per transaction.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("post_entries must run inside transaction.atomic")
+    for draft in drafts:
+        _validate(draft)
+    account_ids = sorted({leg.account_id for draft in drafts for leg in draft.legs})
+    locked = list(
+        Account.objects.select_for_update()
+        .filter(pk__in=account_ids, organization_id=organization_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if locked != account_ids:
+        raise ValidationFailed(
+            _("A posting names an account of another organization."), code="account_unknown"
+        )
+    head = ChainHead.objects.select_for_update().get(organization_id=organization_id)
+
+    now = timezone.now()
+    today = timezone.localdate(now)
+    seq, prev_hash = head.last_seq, head.last_hash
+    entries: list[JournalEntry] = []
+    for draft in drafts:
+        seq += 1
+        effective = draft.effective_date or today
+        digest = entry_hash(
+            prev_hash=prev_hash,
+            organization_id=organization_id,
+            seq=seq,
+            code=draft.code,
+            effective_date=effective,
+            recorded_at=now,
+            actor_id=actor.pk if actor else None,
+            idempotency_key=draft.idempotency_key,
+            memo=draft.memo,
+            reverses_id=draft.reverses_id,
+            legs=[(leg.account_id, leg.amount) for leg in draft.legs],
+        )
+        entries.append(
+            JournalEntry(
+                organization_id=organization_id,
+                seq=seq,
+                code=draft.code,
+                effective_date=effective,
+                recorded_at=now,
+                actor=actor,
+                idempotency_key=draft.idempotency_key,
+                memo=draft.memo,
+                reverses_id=draft.reverses_id,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+        )
+        prev_hash = digest
+    JournalEntry.objects.bulk_create(entries)
+    Posting.objects.bulk_create(
+        Posting(entry=entry, account_id=leg.account_id, amount=leg.amount)
+        for entry, draft in zip(entries, drafts, strict=True)
+        for leg in draft.legs
+    )
+
+    debit_totals: dict[int, int] = defaultdict(int)
+    credit_totals: dict[int, int] = defaultdict(int)
+    for draft in drafts:
+        for leg in draft.legs:
+            if leg.amount > 0:
+                debit_totals[leg.account_id] += leg.amount
+            else:
+                credit_totals[leg.account_id] -= leg.amount
+    Account.objects.filter(pk__in=account_ids).update(
+        debits=F("debits") + _case_by_pk(debit_totals),
+        credits=F("credits") + _case_by_pk(credit_totals),
+    )
+    ChainHead.objects.filter(pk=head.pk).update(last_seq=seq, last_hash=prev_hash)
+    return entries
+
+
+def _case_by_pk(values: dict[int, int]) -> Case | Value:
+    if not values:
+        return Value(0)
+    return Case(
+        *(When(pk=pk, then=Value(v)) for pk, v in values.items()),
+        default=Value(0),
+        output_field=models.BigIntegerField(),
+    )
+
+
+def reversal_draft(
+    *, entry: JournalEntry, idempotency_key: str, memo: str = "", code: str = "REVERSAL"
+) -> EntryDraft:
+    """The mirror image of `entry`, pointing back at it."""
+    legs = [Leg(account_id=p.account_id, amount=-p.amount) for p in entry.postings.all().order_by("pk")]
+    return EntryDraft(code=code, idempotency_key=idempotency_key, legs=legs, memo=memo, reverses_id=entry.pk)
+
+
+# Opening accounts ---------------------------------------------------------------------------
+
+
+def _open(organization_id: int, code: str, name: str, kind: str, role: str, **dims: object) -> Account:
+    account, _created = Account.objects.get_or_create(
+        organization_id=organization_id,
+        code=code,
+        defaults={"name": name, "kind": kind, "role": role, **dims},
+    )
+    return account
+
+
+@transaction.atomic
+def open_organization_accounts(*, organization: models.Model) -> None:
+    org_id = organization.pk
+    ChainHead.objects.get_or_create(organization_id=org_id)
+    _open(
+        org_id,
+        "6051.materials",
+        "其他业务收入-教材 Materials income",
+        AccountKind.INCOME,
+        AccountRole.MATERIALS_INCOME,
+    )
+    _open(
+        org_id,
+        "6051.registration",
+        "其他业务收入-报名费 Registration fees",
+        AccountKind.INCOME,
+        AccountRole.REGISTRATION_INCOME,
+    )
+    _open(
+        org_id, "6051.other", "其他业务收入-杂项 Other income", AccountKind.INCOME, AccountRole.OTHER_INCOME
+    )
+
+
+def open_clearing_account(
+    *, organization_id: int, channel: str, label: str, campus_id: int | None = None, campus_code: str = ""
+) -> Account:
+    if campus_id is not None:
+        return _open(
+            organization_id,
+            f"1001.{campus_code}",
+            f"库存现金 Cash · {label}",
+            AccountKind.ASSET,
+            AccountRole.CASH,
+            campus_id=campus_id,
+            channel=channel,
+        )
+    return _open(
+        organization_id,
+        f"1012.{channel}",
+        f"其他货币资金 Clearing · {label}",
+        AccountKind.ASSET,
+        AccountRole.CLEARING,
+        channel=channel,
+    )
+
+
+def open_student_accounts(*, student: "Student") -> tuple[Account, Account]:
+    org_id, number = student.organization_id, student.number
+    receivable = _open(
+        org_id,
+        f"1122.{number}",
+        f"应收账款 Receivable · {student}",
+        AccountKind.ASSET,
+        AccountRole.RECEIVABLE,
+        student=student,
+    )
+    credit = _open(
+        org_id,
+        f"2203.{number}",
+        f"学员余额 Credit · {student}",
+        AccountKind.LIABILITY,
+        AccountRole.STUDENT_CREDIT,
+        student=student,
+    )
+    return receivable, credit
+
+
+def open_subject_account(*, subject: "Subject") -> Account:
+    return _open(
+        subject.organization_id,
+        f"6001.{subject.code}",
+        f"主营业务收入 Tuition revenue · {subject}",
+        AccountKind.INCOME,
+        AccountRole.TUITION_REVENUE,
+        subject=subject,
+    )
+
+
+def open_enrolment_account(*, enrolment: "Enrolment") -> Account:
+    return _open(
+        enrolment.organization_id,
+        f"2204.E{enrolment.pk}",
+        f"合同负债-预收学费 Deferred tuition · E{enrolment.pk}",
+        AccountKind.LIABILITY,
+        AccountRole.DEFERRED_TUITION,
+        enrolment=enrolment,
+        subject_id=enrolment.class_group.course.subject_id,
+    )

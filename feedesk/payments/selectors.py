@@ -1,0 +1,135 @@
+"""Reads for the desk, the API and reports: one place computes every student figure."""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.utils import timezone
+
+from feedesk.billing.models import Order, OrderStatus
+from feedesk.billing.selectors import PAYABLE_STATUSES
+from feedesk.ledger.models import AccountRole
+from feedesk.ledger.selectors import student_accounts
+from feedesk.payments.models import Allocation, Payment
+from feedesk.people.models import Student
+from feedesk.users.models import User
+
+
+def propose_allocation(*, orders: Sequence[Order], amount: int) -> list[tuple[Order, int]]:
+    """Oldest due first: fill each order's balance until the money runs out."""
+    proposal = []
+    left = amount
+    for order in sorted(orders, key=lambda o: (o.due_date, o.number)):
+        if left <= 0:
+            break
+        if not order.is_payable or order.balance <= 0:
+            continue
+        take = min(order.balance, left)
+        proposal.append((order, take))
+        left -= take
+    return proposal
+
+
+def payments_visible_to(user: User) -> QuerySet[Payment]:
+    qs = Payment.objects.filter(organization_id=user.tenant_id)
+    campus_ids = user.campus_ids()
+    if campus_ids is not None:
+        qs = qs.filter(campus_id__in=campus_ids)
+    return qs
+
+
+def payments_with_allocations(qs: QuerySet[Payment]) -> QuerySet[Payment]:
+    return qs.select_related("recorded_by", "student").prefetch_related(
+        Prefetch("allocations", queryset=Allocation.objects.select_related("order").order_by("pk"))
+    )
+
+
+@dataclass(frozen=True)
+class StudentAccount:
+    student: Student
+    balance_due: int
+    overdue: int
+    credit: int
+    currency: str
+    orders: list[Order]
+    payments: list[Payment]
+    credit_allocations: list[Allocation]
+
+
+def student_account(*, student: Student, today: datetime.date | None = None) -> StudentAccount:
+    """What the student owes (the receivable account), has on credit (the credit account) and is overdue."""
+    today = today or timezone.localdate()
+    accounts = student_accounts(student_id=student.pk)
+    receivable = accounts[AccountRole.RECEIVABLE]
+    orders = list(
+        Order.objects.filter(student=student)
+        .exclude(status=OrderStatus.DRAFT)
+        .prefetch_related("lines")
+        .order_by("-due_date", "-number")
+    )
+    overdue = sum(o.balance for o in orders if o.status in PAYABLE_STATUSES and o.due_date < today)
+    payments = list(
+        payments_with_allocations(Payment.objects.filter(student=student)).order_by("-received_at")
+    )
+    credit_allocations = list(
+        Allocation.objects.filter(order__student=student, payment__isnull=True)
+        .select_related("order")
+        .order_by("-pk")
+    )
+    return StudentAccount(
+        student=student,
+        balance_due=receivable.balance,
+        overdue=overdue,
+        credit=accounts[AccountRole.STUDENT_CREDIT].balance,
+        currency=receivable.currency,
+        orders=orders,
+        payments=payments,
+        credit_allocations=credit_allocations,
+    )
+
+
+@dataclass(frozen=True)
+class ChannelTakings:
+    channel: str
+    label: str
+    count: int
+    amount: int
+
+
+def takings_by_channel(*, user: User, day: datetime.date) -> list[ChannelTakings]:
+    """Money received on `day` (school's local date), by channel, net of reversals made that day."""
+    from feedesk.payments.models import Channel
+
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+    end = start + datetime.timedelta(days=1)
+    rows = (
+        payments_visible_to(user)
+        .filter(received_at__gte=start, received_at__lt=end, status=Payment.Status.RECEIVED)
+        .values("channel")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+        .order_by("channel")
+    )
+    labels = dict(Channel.choices)
+    return [
+        ChannelTakings(
+            channel=r["channel"],
+            label=str(labels.get(r["channel"], r["channel"])),
+            count=r["n"],
+            amount=r["total"] or 0,
+        )
+        for r in rows
+    ]
+
+
+def open_balances_total(*, user: User) -> tuple[int, int]:
+    """(number of orders with money owed, total owed) for the user's campuses."""
+    from feedesk.billing.selectors import orders_visible_to
+
+    agg = (
+        orders_visible_to(user)
+        .filter(status__in=PAYABLE_STATUSES)
+        .aggregate(n=Count("pk"), total=Sum("total"), paid=Sum("paid"))
+    )
+    return agg["n"] or 0, (agg["total"] or 0) - (agg["paid"] or 0)

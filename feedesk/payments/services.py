@@ -1,0 +1,368 @@
+"""Taking payments, allocating them to orders, applying credit and reversing mistakes."""
+
+import datetime
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from feedesk.audit.services import record_audit
+from feedesk.billing.models import Order, OrderStatus
+from feedesk.billing.services import check_transition, status_after_payment
+from feedesk.core.errors import Conflict, NotFound, ValidationFailed
+from feedesk.core.money import check_amount, format_money
+from feedesk.core.permissions import Capability, ensure_same_organization, require
+from feedesk.ledger.models import Account, AccountRole, EntryCode
+from feedesk.ledger.services import EntryDraft, Leg, open_clearing_account, post_entries, reversal_draft
+from feedesk.organizations.models import Campus
+from feedesk.organizations.services import next_number
+from feedesk.payments.models import Allocation, Channel, Payment
+from feedesk.payments.selectors import propose_allocation
+from feedesk.people.models import Student
+from feedesk.users.models import User
+
+
+@dataclass(frozen=True)
+class AllocationRequest:
+    order_id: int
+    amount: int
+
+
+def open_channel_accounts(*, organization_id: int) -> None:
+    for channel in Channel:
+        if channel != Channel.CASH:
+            open_clearing_account(organization_id=organization_id, channel=channel, label=str(channel.label))
+
+
+def open_cash_account(*, campus: Campus) -> None:
+    open_clearing_account(
+        organization_id=campus.organization_id,
+        channel=Channel.CASH,
+        label=campus.name,
+        campus_id=campus.pk,
+        campus_code=campus.code,
+    )
+
+
+def _money_accounts(*, student: Student, channel: str) -> tuple[int, int, int]:
+    """(clearing or cash account, student receivable, student credit) ids."""
+    rows = Account.objects.filter(student_id=student.pk).values_list("role", "pk")
+    by_role = dict(rows)
+    if channel == Channel.CASH:
+        clearing = Account.objects.values_list("pk", flat=True).get(
+            organization_id=student.organization_id, role=AccountRole.CASH, campus_id=student.campus_id
+        )
+    else:
+        clearing = Account.objects.values_list("pk", flat=True).get(
+            organization_id=student.organization_id, role=AccountRole.CLEARING, channel=channel
+        )
+    return clearing, by_role[AccountRole.RECEIVABLE], by_role[AccountRole.STUDENT_CREDIT]
+
+
+def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Order]:
+    orders = {
+        o.pk: o
+        for o in Order.objects.select_for_update()
+        .filter(pk__in=order_ids, student_id=student.pk)
+        .order_by("pk")
+    }
+    missing = set(order_ids) - set(orders)
+    if missing:
+        raise NotFound(
+            _("Order not found for this student."), code="order_not_found", order_ids=sorted(missing)
+        )
+    return orders
+
+
+def _check_allocations(
+    orders: dict[int, Order], requests: Sequence[AllocationRequest], available: int
+) -> None:
+    seen: set[int] = set()
+    for request in requests:
+        order = orders[request.order_id]
+        if request.order_id in seen:
+            raise ValidationFailed(
+                _("Order #%(number)s appears twice in the allocation.") % {"number": order.number},
+                code="allocation_duplicate",
+            )
+        seen.add(request.order_id)
+        check_amount(request.amount)
+        if order.status == OrderStatus.CANCELLED:
+            raise Conflict(
+                _("Order #%(number)s is cancelled and cannot be paid.") % {"number": order.number},
+                code="order_cancelled",
+            )
+        if not order.is_payable:
+            raise Conflict(
+                _("Order #%(number)s is not open for payment.") % {"number": order.number},
+                code="order_not_payable",
+            )
+        if request.amount > order.balance:
+            raise ValidationFailed(
+                _("%(amount)s is more than the %(balance)s still owed on order #%(number)s.")
+                % {
+                    "amount": format_money(request.amount),
+                    "balance": format_money(order.balance),
+                    "number": order.number,
+                },
+                code="allocation_exceeds_balance",
+                order_id=order.pk,
+            )
+    total = sum(r.amount for r in requests)
+    if total > available:
+        raise ValidationFailed(
+            _("The allocations add up to %(total)s, more than the %(available)s available.")
+            % {"total": format_money(total), "available": format_money(available)},
+            code="allocation_exceeds_payment",
+        )
+
+
+def _apply_to_orders(orders: dict[int, Order], requests: Sequence[AllocationRequest]) -> None:
+    for request in requests:
+        order = orders[request.order_id]
+        new_status = status_after_payment(total=order.total, paid=order.paid + request.amount)
+        check_transition(order.status, new_status)
+        Order.objects.filter(pk=order.pk).update(paid=F("paid") + request.amount, status=new_status)
+
+
+def record_payment(
+    *,
+    actor: User,
+    student: Student,
+    amount: int,
+    channel: str,
+    reference: str = "",
+    received_at: datetime.datetime | None = None,
+    allocations: Sequence[AllocationRequest] | None = None,
+    idempotency_key: str | None = None,
+) -> Payment:
+    """Record money received and allocate it; without allocations, oldest-due orders are paid first.
+
+    Whatever is not allocated becomes the student's credit. The same idempotency key returns the
+    payment it first created.
+    """
+    require(actor, Capability.TAKE_PAYMENT, campus_id=student.campus_id)
+    ensure_same_organization(actor, student)
+    check_amount(amount)
+    if channel not in Channel.values:
+        raise ValidationFailed(_("Unknown payment channel."), code="channel_invalid")
+    if received_at is not None and received_at > timezone.now() + datetime.timedelta(minutes=5):
+        raise ValidationFailed(_("A payment cannot be received in the future."), code="received_in_future")
+    key = idempotency_key or f"auto-{uuid.uuid4()}"
+    with transaction.atomic():
+        existing = Payment.objects.filter(
+            organization_id=student.organization_id, idempotency_key=key
+        ).first()
+        if existing is not None:
+            return existing
+        if allocations is None:
+            payable = (
+                Order.objects.select_for_update()
+                .filter(student_id=student.pk, status__in=[OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID])
+                .order_by("pk")
+            )
+            orders = {o.pk: o for o in payable}
+            requests = [
+                AllocationRequest(order_id=o.pk, amount=a)
+                for o, a in propose_allocation(orders=list(orders.values()), amount=amount)
+            ]
+        else:
+            requests = list(allocations)
+            orders = _lock_orders(student=student, order_ids=[r.order_id for r in requests])
+        _check_allocations(orders, requests, amount)
+
+        number = next_number(organization_id=student.organization_id, name="receipt")
+        clearing, receivable, credit = _money_accounts(student=student, channel=channel)
+        allocated = sum(r.amount for r in requests)
+        received = received_at or timezone.now()
+        drafts = [
+            EntryDraft(
+                code=EntryCode.PAYMENT_RECEIVED,
+                idempotency_key=f"payment:{key}:received",
+                legs=[Leg(clearing, amount), Leg(credit, -amount)],
+                effective_date=timezone.localdate(received),
+                memo=f"R{number:08d}",
+            )
+        ]
+        if allocated:
+            drafts.append(
+                EntryDraft(
+                    code=EntryCode.ALLOCATION,
+                    idempotency_key=f"payment:{key}:allocated",
+                    legs=[Leg(credit, allocated), Leg(receivable, -allocated)],
+                    effective_date=timezone.localdate(received),
+                    memo=" ".join(f"#{orders[r.order_id].number}" for r in requests),
+                )
+            )
+        entries = post_entries(organization_id=student.organization_id, actor=actor, drafts=drafts)
+        payment = Payment.objects.create(
+            organization_id=student.organization_id,
+            campus_id=student.campus_id,
+            student=student,
+            receipt_number=f"R{number:08d}",
+            channel=channel,
+            amount=amount,
+            reference=reference.strip()[:100],
+            received_at=received,
+            idempotency_key=key,
+            recorded_by=actor,
+            entry=entries[0],
+        )
+        if requests:
+            Allocation.objects.bulk_create(
+                Allocation(
+                    organization_id=student.organization_id,
+                    order_id=r.order_id,
+                    payment=payment,
+                    amount=r.amount,
+                    entry=entries[1],
+                    created_by=actor,
+                )
+                for r in requests
+            )
+            _apply_to_orders(orders, requests)
+        record_audit(
+            actor=actor,
+            action="payment.recorded",
+            target=payment,
+            amount=amount,
+            data={
+                "channel": channel,
+                "allocations": {str(r.order_id): r.amount for r in requests},
+                "to_credit": amount - allocated,
+            },
+        )
+        return payment
+
+
+@transaction.atomic
+def apply_credit(*, actor: User, student: Student, order: Order, amount: int) -> Allocation:
+    """Pay an order from the student's credit (wallet)."""
+    require(actor, Capability.APPLY_CREDIT, campus_id=student.campus_id)
+    ensure_same_organization(actor, student)
+    check_amount(amount)
+    orders = _lock_orders(student=student, order_ids=[order.pk])
+    credit_account = Account.objects.select_for_update().get(
+        student_id=student.pk, role=AccountRole.STUDENT_CREDIT
+    )
+    _check_allocations(orders, [AllocationRequest(order.pk, amount)], credit_account.balance)
+    receivable = Account.objects.values_list("pk", flat=True).get(
+        student_id=student.pk, role=AccountRole.RECEIVABLE
+    )
+    key = f"credit:{uuid.uuid4()}"
+    [entry] = post_entries(
+        organization_id=student.organization_id,
+        actor=actor,
+        drafts=[
+            EntryDraft(
+                code=EntryCode.CREDIT_APPLIED,
+                idempotency_key=key,
+                legs=[Leg(credit_account.pk, amount), Leg(receivable, -amount)],
+                memo=f"#{orders[order.pk].number}",
+            )
+        ],
+    )
+    allocation = Allocation.objects.create(
+        organization_id=student.organization_id,
+        order_id=order.pk,
+        payment=None,
+        amount=amount,
+        entry=entry,
+        created_by=actor,
+    )
+    _apply_to_orders(orders, [AllocationRequest(order.pk, amount)])
+    record_audit(
+        actor=actor,
+        action="credit.applied",
+        target=orders[order.pk],
+        amount=amount,
+        data={"allocation": allocation.pk},
+    )
+    return allocation
+
+
+@transaction.atomic
+def reverse_payment(*, actor: User, payment: Payment, reason: str) -> Payment:
+    """Undo a payment recorded by mistake with reversal entries; nothing is deleted."""
+    require(actor, Capability.REVERSE_PAYMENT, campus_id=payment.campus_id)
+    ensure_same_organization(actor, payment)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Give a reason for the reversal."), code="reason_required")
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status == Payment.Status.REVERSED:
+        raise Conflict(
+            _("Receipt %(receipt)s is already reversed.") % {"receipt": payment.receipt_number},
+            code="payment_already_reversed",
+        )
+    originals = list(Allocation.objects.filter(payment=payment, amount__gt=0).order_by("pk"))
+    orders = _lock_orders(student=payment.student, order_ids=sorted({a.order_id for a in originals}))
+    credit_account = Account.objects.select_for_update().get(
+        student_id=payment.student_id, role=AccountRole.STUDENT_CREDIT
+    )
+    unallocated = payment.amount - sum(a.amount for a in originals)
+    if credit_account.balance < unallocated:
+        raise Conflict(
+            _(
+                "%(amount)s of this payment was left as credit and has since been used; "
+                "reverse that use first."
+            )
+            % {"amount": format_money(unallocated)},
+            code="credit_already_used",
+        )
+    drafts = [
+        reversal_draft(
+            entry=payment.entry,
+            idempotency_key=f"payment:{payment.idempotency_key}:reversed",
+            memo=payment.receipt_number,
+        )
+    ]
+    if originals:
+        drafts.append(
+            reversal_draft(
+                entry=originals[0].entry,
+                idempotency_key=f"payment:{payment.idempotency_key}:allocation-reversed",
+                memo=payment.receipt_number,
+            )
+        )
+    entries = post_entries(organization_id=payment.organization_id, actor=actor, drafts=drafts)
+    Allocation.objects.bulk_create(
+        Allocation(
+            organization_id=a.organization_id,
+            order_id=a.order_id,
+            payment=payment,
+            amount=-a.amount,
+            entry=entries[-1],
+            reverses=a,
+            created_by=actor,
+        )
+        for a in originals
+    )
+    for a in originals:
+        order = orders[a.order_id]
+        new_paid = order.paid - a.amount
+        new_status = status_after_payment(total=order.total, paid=new_paid)
+        check_transition(order.status, new_status)
+        Order.objects.filter(pk=order.pk).update(paid=F("paid") - a.amount, status=new_status)
+        order.paid, order.status = new_paid, new_status
+    now = timezone.now()
+    Payment.objects.filter(pk=payment.pk).update(
+        status=Payment.Status.REVERSED,
+        reversed_at=now,
+        reversed_by=actor,
+        reversal_reason=reason[:300],
+        reversal_entry=entries[0],
+    )
+    record_audit(
+        actor=actor,
+        action="payment.reversed",
+        target=payment,
+        amount=payment.amount,
+        data={"reason": reason, "allocations": {str(a.order_id): a.amount for a in originals}},
+    )
+    payment.refresh_from_db()
+    return payment

@@ -1,0 +1,41 @@
+from django.db.models import Q, QuerySet
+
+from feedesk.people.models import Guardian, Student
+from feedesk.users.models import User
+
+
+def students_visible_to(user: User) -> QuerySet[Student]:
+    """The organization's students, narrowed to the user's campuses when they are limited."""
+    qs = Student.objects.filter(organization_id=user.tenant_id)
+    campus_ids = user.campus_ids()
+    if campus_ids is not None:
+        qs = qs.filter(campus_id__in=campus_ids)
+    return qs
+
+
+def search_students(*, user: User, query: str, limit: int = 50) -> QuerySet[Student]:
+    """Find students by name, phone (own or a guardian's), student number, pinyin or initials."""
+    qs = students_visible_to(user).select_related("campus")
+    query = query.strip()
+    if not query:
+        return qs.order_by("-created_at")[:limit]
+    needle = query.lower().replace(" ", "")
+    condition = Q(name__icontains=query) | Q(number__iexact=query) | Q(number__icontains=query)
+    if needle.isascii():
+        condition |= Q(name_pinyin__startswith=needle) | Q(name_initials__startswith=needle)
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if len(digits) >= 4:
+        condition |= Q(phone__contains=digits) | Q(guardians__phone__contains=digits)
+    return qs.filter(condition).distinct().order_by("name")[:limit]
+
+
+def guardians_of(student: Student) -> QuerySet[Guardian]:
+    return student.guardians.all().order_by("studentguardian__is_primary", "name")
+
+
+def siblings_of(student: Student) -> QuerySet[Student]:
+    return (
+        Student.objects.filter(organization_id=student.organization_id, guardians__students=student)
+        .exclude(pk=student.pk)
+        .distinct()
+    )
