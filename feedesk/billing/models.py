@@ -34,8 +34,9 @@ class Order(models.Model):
     online_payable = models.BooleanField(_("payable online"), default=False)
     external_notes = models.TextField(_("notes for the payer"), blank=True)
     internal_notes = models.TextField(_("internal notes"), blank=True)
-    enrolment = models.OneToOneField(
-        "enrolment.Enrolment", on_delete=models.PROTECT, null=True, blank=True, related_name="order"
+    # An enrolment's first order buys its hours; renewals and arrears add further orders.
+    enrolment = models.ForeignKey(
+        "enrolment.Enrolment", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
     issue_entry = models.ForeignKey(
         "ledger.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
