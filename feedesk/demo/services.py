@@ -149,6 +149,7 @@ class PaymentPlan:
     key: str
     order_key: str = ""
     share_percent: int = 100
+    copies: str = ""  # for "to_credit": the key of the payment recorded again
 
 
 _CHANNEL_WEIGHTS = [
@@ -186,7 +187,7 @@ class _Loader:
         self.term_end = self.term_start + datetime.timedelta(weeks=20, days=-1)
         self.setup_at = self._moment(self.term_start - datetime.timedelta(days=28), hour=10)
         self.events: list[tuple[datetime.datetime, int, Callable[[], None]]] = []
-        self.used_phones: set[str] = {data.GUARDIAN_PHONE}
+        self.used_phones: set[str] = {data.GUARDIAN_PHONE, "13911112222"}  # the portal family's
         self.payment_serial = 0
         self.channel_cycle = [c for c, _w in _CHANNEL_WEIGHTS]
         self.staff: dict[str, User] = {}
@@ -238,9 +239,15 @@ class _Loader:
                 return phone
 
     def _child(
-        self, surname: str, taken: set[str], campus: str, sibling_rank: int, registered: datetime.datetime
+        self,
+        surname: str,
+        taken: set[str],
+        campus: str,
+        sibling_rank: int,
+        registered: datetime.datetime,
+        given: str = "",
     ) -> StudentPlan:
-        given = self.rng.choice([n for n in data.CHILD_NAMES if n not in taken])
+        given = given or self.rng.choice([n for n in data.CHILD_NAMES if n not in taken])
         taken.add(given)  # siblings never share a given name
         age = self.rng.randint(5, 15)
         birth = self.today - datetime.timedelta(days=age * 365 + self.rng.randrange(365))
@@ -277,13 +284,10 @@ class _Loader:
         registered = self._moment(self.term_start - datetime.timedelta(days=10), hour=15)
         taken: set[str] = set()
         for rank, given in enumerate(["一诺", "子轩"]):
-            child = self._child(
-                "张", taken, "haidian", rank, registered + datetime.timedelta(minutes=12 * rank)
-            )
-            child.name = "张" + given
+            moment = registered + datetime.timedelta(minutes=12 * rank)
+            child = self._child("张", taken, "haidian", rank, moment, given=given)
             child.guardians = [("刘芳", data.GUARDIAN_PHONE, "mother"), ("张伟", "13911112222", "father")]
             plans.append(child)
-        self.used_phones.add("13911112222")
         while len(plans) < self.student_count:
             size = self.rng.choices([1, 2, 3], weights=[72, 22, 6])[0]
             size = min(size, self.student_count - len(plans))
@@ -341,6 +345,8 @@ class _Loader:
             extra = self.rng.choices([0, 1, 2], weights=[68, 26, 6])[0]
             for _n in range(extra if plan.classes else 0):
                 self._take_seat(plan, seats, take)
+        if not any(len(p.classes) >= 2 for p in others):  # one family pays two orders at once
+            self._take_seat(next(p for p in others if p.classes), seats, take)
 
     def _take_seat(
         self, plan: StudentPlan, seats: dict[int, int], take: Callable[[StudentPlan, int], None]
@@ -396,6 +402,8 @@ class _Loader:
 
     def plan_orders(self, plans: list[StudentPlan]) -> None:
         """Enrolment orders with what happens to each, manual orders, and the special cases."""
+        # One student leaves the first order unpaid and settles both with one payment at the second.
+        together = next(p for p in plans[2:] if len(p.classes) >= 2)
         for plan in plans:
             self._at(plan.registered, partial(self._register, plan))
             moment = plan.registered
@@ -404,11 +412,13 @@ class _Loader:
                 behaviour = self._behaviour(n, full=data.CLASSES[class_index].full)
                 if plan.key < 2:  # the portal family owes on both children's enrolments
                     behaviour = "deposit_only" if plan.key == 0 else "unpaid"
+                elif plan is together and n < 2:
+                    behaviour = "together" if n else "unpaid"
                 self._plan_enrolment(plan, class_index, f"e{plan.key}.{n}", n, behaviour, moment)
             fate = {1: "open", 2: "draft", 3: "cancel"}.get(plan.key, "")
             if fate or self.rng.random() < 0.22:
                 self._plan_manual_order(plan, moment, fate)
-        self._plan_special_cases(plans)
+        self._plan_special_cases([p for p in plans[2:] if len(p.classes) == 1])
 
     def _behaviour(self, n: int, *, full: bool) -> str:
         """What the family does about an enrolment order; a full class keeps every seat."""
@@ -507,11 +517,12 @@ class _Loader:
     def _plan_pay(self, plan: StudentPlan, at: datetime.datetime, payment: PaymentPlan) -> None:
         self._at(at, partial(self._pay, plan, payment))
 
-    def _plan_special_cases(self, plans: list[StudentPlan]) -> None:
+    def _plan_special_cases(self, single_class: list[StudentPlan]) -> None:
         """A reversed wrong-channel payment, a reversed duplicate, and credit applied to a later order.
 
         Each story runs on its own order (workbooks), so it never mixes with the student's others."""
-        wrong, duplicate, wallet = [p for p in plans[2:] if p.classes][:3]
+        # Students with one class never pay everything at once, which would settle these orders too.
+        wrong, duplicate, wallet = single_class[:3]
         start = self._moment(self.term_start + datetime.timedelta(days=3))
         for plan, rule, channel in (
             (wrong, "balance", Channel.POS),
@@ -535,6 +546,7 @@ class _Loader:
                 copy = dataclasses.replace(
                     self._payment("to_credit", twice, key, channel=Channel.ALIPAY),
                     reference=payment.reference,
+                    copies=payment.key,
                 )
                 self._plan_pay(plan, twice, copy)
                 reason = "重复登记：同一笔支付宝收款录入了两次"
@@ -672,7 +684,7 @@ class _Loader:
         if payment.rule == "all":  # everything owed, oldest due first
             amount, allocations = student_account(student=student).balance_due, None
         elif payment.rule == "to_credit":  # the same money recorded again: it all lands on credit
-            amount, allocations = Payment.objects.filter(student=student).latest("received_at").amount, []
+            amount, allocations = self.payments[payment.copies].amount, []
         else:
             order = Order.objects.get(pk=self.orders[payment.order_key])
             balance = order.balance
