@@ -55,7 +55,7 @@ class DiscountFields(forms.Form):
     discount_kind = forms.ChoiceField(label=_("Discount"), choices=DISCOUNT_CHOICES, required=False)
     discount_value = forms.CharField(label=_("Discount value"), required=False)
     due_date = forms.DateField(label=_("Due date"), required=False, widget=DATE)
-    on_account = forms.BooleanField(label=_("On account (挂账)"), required=False, initial=True)
+    on_account = forms.BooleanField(label=_("On account"), required=False, initial=True)
     online_payable = forms.BooleanField(label=_("Payable online"), required=False)
     external_notes = forms.CharField(
         label=_("Notes for the payer"), required=False, widget=forms.Textarea(attrs={"rows": 2})

@@ -1,9 +1,9 @@
 """Staff desk views: parse the form, call one service or selector, render."""
 
 import uuid
-from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -20,6 +20,7 @@ from feedesk.billing.selectors import payable_orders
 from feedesk.billing.services import LineDraft, cancel_order, create_order, update_order_flags
 from feedesk.catalog.selectors import classes_with_seats
 from feedesk.core.errors import DomainError
+from feedesk.core.money import to_major
 from feedesk.core.permissions import Capability, has_capability, require
 from feedesk.desk import forms as desk_forms
 from feedesk.desk.helpers import form_error, get_order, get_payment, get_student, staff, staff_view
@@ -238,7 +239,7 @@ def _allocation_context(form: desk_forms.PaymentForm, *, propose: bool) -> dict[
     amount_field = form.fields["amount"]
     try:
         amount = amount_field.clean(form.data.get("amount")) or 0
-    except Exception:
+    except forms.ValidationError:
         amount = 0
     rows = []
     proposal = (
@@ -248,12 +249,12 @@ def _allocation_context(form: desk_forms.PaymentForm, *, propose: bool) -> dict[
     for order, field in form.allocation_fields():
         if propose:
             value = proposal.get(order.pk, 0)
-            shown = str(Decimal(value) / 100) if value else ""
+            shown = str(to_major(value)) if value else ""
         else:
             shown = form.data.get(field.html_name, "")
             try:
                 value = form.fields[field.html_name].clean(shown) or 0
-            except Exception:
+            except forms.ValidationError:
                 value = 0
         allocated += value
         rows.append({"order": order, "field": field, "value": shown})

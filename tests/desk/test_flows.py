@@ -81,7 +81,7 @@ def test_collect_across_two_orders_with_excess_to_credit(school, login):
         {"amount": "6200", "channel": "cash", "idempotency_key": key},
     )
     rows = preview.context["alloc"]["rows"]
-    assert [r["value"] for r in rows] == ["5880", "300"]
+    assert [r["value"] for r in rows] == ["5880.00", "300.00"]
     assert preview.context["alloc"]["to_credit"] == 2_000
     data = {
         "amount": "6200",
