@@ -11,7 +11,14 @@ from wechatpayv3.utils import aes_decrypt
 
 from feedesk.gateways.models import ClientKind, OnlinePayment, OnlinePaymentEvent, OnlineStatus
 from feedesk.gateways.services import poll_pending_payments, refresh_online_payment, start_online_payment
-from feedesk.gateways.simulated import SimPlatform, aes_gcm_encrypt, mark_paid, public_key_pem
+from feedesk.gateways.simulated import (
+    MemoryStore,
+    SimPlatform,
+    aes_gcm_encrypt,
+    mark_paid,
+    public_key_pem,
+    rsa_verify,
+)
 from feedesk.payments.models import Payment
 from feedesk.payments.selectors import student_account
 from feedesk.payments.services import AllocationRequest, record_payment
@@ -336,3 +343,58 @@ def test_merchant_serial_is_sent_in_authorization(checkout, wechat_server):
     # The server only answers requests whose Authorization names our mchid and serial and verifies.
     assert wechat_server.platform.keys.merchant_serial == MERCHANT_SERIAL
     assert wechat_server.requests[0][2] == 200
+
+
+def test_jsapi_parameters_are_signed_with_the_merchant_key(wechat_school, wechat_server, keys):
+    student = wechat_school.student()
+    order = online_order(wechat_school, student)
+    _online, action = start_online_payment(
+        student=student,
+        allocations=[AllocationRequest(order.pk, order.total)],
+        client=ClientKind.WECHAT_BROWSER,
+        payer_openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+    )
+    p = action.params
+    assert action.kind == "jsapi" and p["package"].startswith("prepay_id=wx") and p["signType"] == "RSA"
+    message = f"{p['appId']}\n{p['timeStamp']}\n{p['nonceStr']}\n{p['package']}\n"
+    assert rsa_verify(public_key_pem(keys.merchant_private), message, p["paySign"])
+    assert wechat_server.requests[-1] == ("POST", "/v3/pay/transactions/jsapi", 200)
+
+
+def test_platform_certificate_mode(client, wechat_school, wechat_server, keys):
+    """Schools that still use a platform certificate instead of the WeChat Pay public key."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    key = serialization.load_pem_private_key(keys.platform_private.encode(), password=None)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    serial = 0x0A1B2C3D4E5F60718293A4B5C6D7E8F901234567
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    config = wechat_school.org.gateway_config
+    config.wechat_platform_public_key = config.wechat_platform_public_key_id = ""
+    config.wechat_platform_cert = cert.public_bytes(serialization.Encoding.PEM).decode()
+    config.save()
+    # The platform now signs with its certificate's serial in Wechatpay-Serial.
+    wechat_server.platform = SimPlatform(keys.sim_keys(platform_key_id=format(serial, "X")), MemoryStore())
+    student = wechat_school.student()
+    order = online_order(wechat_school, student)
+    online, _action = start_online_payment(
+        student=student, allocations=[AllocationRequest(order.pk, order.total)], client=ClientKind.DESKTOP
+    )
+    headers, body = notification(wechat_server.platform, online)
+    headers["Wechatpay-Serial"] = "0" + format(serial, "X")  # 40 hex digits with a leading zero
+    assert post(client, wechat_school, headers, body).status_code == 204
+    online.refresh_from_db()
+    assert online.status == OnlineStatus.SUCCEEDED
