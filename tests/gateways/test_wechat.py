@@ -398,3 +398,19 @@ def test_platform_certificate_mode(client, wechat_school, wechat_server, keys):
     assert post(client, wechat_school, headers, body).status_code == 204
     online.refresh_from_db()
     assert online.status == OnlineStatus.SUCCEEDED
+
+
+def test_poll_command_resolves_a_lost_callback(checkout, wechat_server):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    online, _action, _order = checkout
+    store = wechat_server.platform.store
+    store.save(mark_paid(store.get(online.out_trade_no)))
+    out = StringIO()
+    call_command("poll_pending_payments", "--older-than", "0", stdout=out)
+    assert out.getvalue().strip() == "checked 1, succeeded 1, still pending 0"
+    call_command("poll_pending_payments", "--older-than", "0", stdout=out)
+    online.refresh_from_db()
+    assert online.status == OnlineStatus.SUCCEEDED and Payment.objects.count() == 1
