@@ -185,23 +185,22 @@ def _update_sql(
     )
 
 
-def update_by_pk(
+def update_by_pk_statement(
     model: type[models.Model],
     pks: Iterable[int],
     *,
     add: Mapping[str, Mapping[int, int]] | None = None,
     assign: Mapping[str, Mapping[int, Any]] | None = None,
-) -> int:
-    """One UPDATE for several rows: `field += add[field][pk]`, `field = assign[field][pk]`.
-
-    Rows absent from a mapping keep that field. Returns the number of rows updated.
-    """
+) -> tuple[str, list[Any]] | None:
+    """One UPDATE for several rows: `field += add[field][pk]`, `field = assign[field][pk]`, as
+    (sql, params), or None when there is nothing to change. Rows absent from a mapping keep
+    that field."""
     db = connections[DEFAULT_DB_ALIAS]
     pk_list = list(pks)
     additions = [(name, by_pk) for name, by_pk in (add or {}).items() if by_pk]
     assignments = [(name, by_pk) for name, by_pk in (assign or {}).items() if by_pk]
     if not pk_list or not (additions or assignments):
-        return 0
+        return None
     params: list[Any] = []
     for _name, by_pk in additions:
         for pk, value in by_pk.items():
@@ -216,7 +215,19 @@ def update_by_pk(
         tuple((name, len(by_pk)) for name, by_pk in assignments),
         len(pk_list),
     )
-    return _run(sql, [*params, *pk_list])[1]
+    return sql, [*params, *pk_list]
+
+
+def update_by_pk(
+    model: type[models.Model],
+    pks: Iterable[int],
+    *,
+    add: Mapping[str, Mapping[int, int]] | None = None,
+    assign: Mapping[str, Mapping[int, Any]] | None = None,
+) -> int:
+    """Run `update_by_pk_statement`; return the number of rows updated."""
+    statement = update_by_pk_statement(model, pks, add=add, assign=assign)
+    return _run(*statement)[1] if statement else 0
 
 
 @lru_cache(maxsize=64)

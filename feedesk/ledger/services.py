@@ -167,10 +167,17 @@ def post_entries(
                 debit_totals[leg.account_id] += leg.amount
             else:
                 credit_totals[leg.account_id] -= leg.amount
-    sql.update_by_pk(Account, account_ids, add={"debits": debit_totals, "credits": credit_totals})
-    sql.execute(
-        "UPDATE ledger_chainhead SET last_seq = %s, last_hash = %s WHERE id = %s", [seq, prev_hash, head_id]
+    totals = sql.update_by_pk_statement(
+        Account, account_ids, add={"debits": debit_totals, "credits": credit_totals}
     )
+    assert totals is not None  # balanced, non-zero legs move at least two accounts
+    head = "UPDATE ledger_chainhead SET last_seq = %s, last_hash = %s WHERE id = %s"
+    if connection.vendor == "postgresql":
+        # One round trip: PostgreSQL runs a data-modifying WITH exactly once.
+        sql.execute(f"WITH totals AS ({totals[0]}) {head}", [*totals[1], seq, prev_hash, head_id])
+    else:
+        sql.execute(*totals)
+        sql.execute(head, [seq, prev_hash, head_id])
     return entries
 
 
