@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from feedesk.audit.services import record_audit
 from feedesk.billing.models import Order, OrderStatus
 from feedesk.billing.services import check_transition, status_after_payment
+from feedesk.core import sql
 from feedesk.core.errors import Conflict, NotFound, ValidationFailed
 from feedesk.core.money import check_amount, format_money
 from feedesk.core.permissions import Capability, ensure_same_organization, require
@@ -49,27 +49,48 @@ def open_cash_account(*, campus: Campus) -> None:
 
 
 def _money_accounts(*, student: Student, channel: str) -> tuple[int, int, int]:
-    """(clearing or cash account, student receivable, student credit) ids."""
-    rows = Account.objects.filter(student_id=student.pk).values_list("role", "pk")
-    by_role = dict(rows)
+    """(clearing or cash account, student receivable, student credit) ids, in one read."""
+    dim: int | str
     if channel == Channel.CASH:
-        clearing = Account.objects.values_list("pk", flat=True).get(
-            organization_id=student.organization_id, role=AccountRole.CASH, campus_id=student.campus_id
-        )
+        money_role, where, dim = AccountRole.CASH, "campus_id = %s", student.campus_id
     else:
-        clearing = Account.objects.values_list("pk", flat=True).get(
-            organization_id=student.organization_id, role=AccountRole.CLEARING, channel=channel
-        )
-    return clearing, by_role[AccountRole.RECEIVABLE], by_role[AccountRole.STUDENT_CREDIT]
+        money_role, where, dim = AccountRole.CLEARING, "channel = %s", channel
+    rows = sql.fetch(
+        "SELECT role, id FROM ledger_account "
+        "WHERE (student_id = %s AND role IN (%s, %s)) "
+        f"OR (organization_id = %s AND role = %s AND {where})",
+        [
+            student.pk,
+            AccountRole.RECEIVABLE,
+            AccountRole.STUDENT_CREDIT,
+            student.organization_id,
+            money_role,
+            dim,
+        ],
+    )
+    by_role = dict(rows)
+    if len(rows) != 3 or len(by_role) != 3:
+        raise Account.DoesNotExist(f"student {student.pk} or channel {channel} lacks its ledger accounts")
+    return by_role[money_role], by_role[AccountRole.RECEIVABLE], by_role[AccountRole.STUDENT_CREDIT]
+
+
+_ORDER_FIELDS = ("id", "organization_id", "campus_id", "student_id", "number", "status", "total", "paid")
 
 
 def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Order]:
-    orders = {
-        o.pk: o
-        for o in Order.objects.select_for_update()
-        .filter(pk__in=order_ids, student_id=student.pk)
-        .order_by("pk")
-    }
+    """Lock the student's orders by pk. The orders carry what payment needs; the rest loads lazily."""
+    wanted = sorted(set(order_ids))
+    rows = (
+        sql.fetch(
+            f"SELECT {', '.join(_ORDER_FIELDS)} FROM billing_order "
+            f"WHERE student_id = %s AND id IN ({sql.placeholders(len(wanted))}) ORDER BY id"
+            + sql.lock_clause(),
+            [student.pk, *wanted],
+        )
+        if wanted
+        else []
+    )
+    orders = {row[0]: sql.loaded(Order, _ORDER_FIELDS, row) for row in rows}
     missing = set(order_ids) - set(orders)
     if missing:
         raise NotFound(
@@ -122,11 +143,18 @@ def _check_allocations(
 
 
 def _apply_to_orders(orders: dict[int, Order], requests: Sequence[AllocationRequest]) -> None:
+    """Add signed allocations to the orders' paid amounts and move their status, in one UPDATE."""
+    paid: dict[int, int] = {}
+    status: dict[int, str] = {}
     for request in requests:
         order = orders[request.order_id]
-        new_status = status_after_payment(total=order.total, paid=order.paid + request.amount)
+        new_paid = order.paid + request.amount
+        new_status = status_after_payment(total=order.total, paid=new_paid)
         check_transition(order.status, new_status)
-        Order.objects.filter(pk=order.pk).update(paid=F("paid") + request.amount, status=new_status)
+        paid[order.pk] = paid.get(order.pk, 0) + request.amount
+        status[order.pk] = new_status
+        order.paid, order.status = new_paid, new_status
+    sql.update_by_pk(Order, paid, add={"paid": paid}, assign={"status": status})
 
 
 def record_payment(
@@ -154,11 +182,12 @@ def record_payment(
         raise ValidationFailed(_("A payment cannot be received in the future."), code="received_in_future")
     key = idempotency_key or f"auto-{uuid.uuid4()}"
     with transaction.atomic():
-        existing = Payment.objects.filter(
-            organization_id=student.organization_id, idempotency_key=key
-        ).first()
-        if existing is not None:
-            return existing
+        existing = sql.fetch(
+            "SELECT id FROM payments_payment WHERE organization_id = %s AND idempotency_key = %s",
+            [student.organization_id, key],
+        )
+        if existing:
+            return Payment.objects.get(pk=existing[0][0])
         if allocations is None:
             payable = (
                 Order.objects.select_for_update()
@@ -199,30 +228,41 @@ def record_payment(
                 )
             )
         entries = post_entries(organization_id=student.organization_id, actor=actor, drafts=drafts)
-        payment = Payment.objects.create(
-            organization_id=student.organization_id,
-            campus_id=student.campus_id,
-            student=student,
-            receipt_number=f"R{number:08d}",
-            channel=channel,
-            amount=amount,
-            reference=reference.strip()[:100],
-            received_at=received,
-            idempotency_key=key,
-            recorded_by=actor,
-            entry=entries[0],
+        payment: Payment = sql.new(
+            Payment,
+            {
+                "organization_id": student.organization_id,
+                "campus_id": student.campus_id,
+                "student_id": student.pk,
+                "receipt_number": f"R{number:08d}",
+                "channel": channel,
+                "amount": amount,
+                "reference": reference.strip()[:100],
+                "received_at": received,
+                "idempotency_key": key,
+                "recorded_by_id": actor.pk,
+                "entry_id": entries[0].pk,
+            },
+            related={"student": student, "recorded_by": actor, "entry": entries[0]},
         )
+        sql.insert_instance(payment)
         if requests:
-            Allocation.objects.bulk_create(
-                Allocation(
-                    organization_id=student.organization_id,
-                    order_id=r.order_id,
-                    payment=payment,
-                    amount=r.amount,
-                    entry=entries[1],
-                    created_by=actor,
-                )
-                for r in requests
+            now = timezone.now()
+            sql.insert_rows(
+                Allocation,
+                (
+                    "organization_id",
+                    "order_id",
+                    "payment_id",
+                    "amount",
+                    "entry_id",
+                    "created_by_id",
+                    "created_at",
+                ),
+                [
+                    (student.organization_id, r.order_id, payment.pk, r.amount, entries[1].pk, actor.pk, now)
+                    for r in requests
+                ],
             )
             _apply_to_orders(orders, requests)
         record_audit(
@@ -342,13 +382,7 @@ def reverse_payment(*, actor: User, payment: Payment, reason: str) -> Payment:
         )
         for a in originals
     )
-    for a in originals:
-        order = orders[a.order_id]
-        new_paid = order.paid - a.amount
-        new_status = status_after_payment(total=order.total, paid=new_paid)
-        check_transition(order.status, new_status)
-        Order.objects.filter(pk=order.pk).update(paid=F("paid") - a.amount, status=new_status)
-        order.paid, order.status = new_paid, new_status
+    _apply_to_orders(orders, [AllocationRequest(a.order_id, -a.amount) for a in originals])
     now = timezone.now()
     Payment.objects.filter(pk=payment.pk).update(
         status=Payment.Status.REVERSED,
