@@ -2,11 +2,11 @@
 
 import datetime
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -78,6 +78,18 @@ def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Ord
     return orders
 
 
+def _lock_student_accounts(*, student_id: int, also: Iterable[int] = ()) -> dict[str, Account]:
+    """Lock the student's receivable and credit (and `also`) by primary key before reading a balance.
+
+    post_entries locks the same accounts in the same order later; locking only the credit account
+    first would take them out of order and deadlock against a concurrent payment.
+    """
+    locked = (
+        Account.objects.select_for_update().filter(Q(student_id=student_id) | Q(pk__in=also)).order_by("pk")
+    )
+    return {a.role: a for a in locked if a.student_id == student_id}
+
+
 def _check_allocations(
     orders: dict[int, Order], requests: Sequence[AllocationRequest], available: int
 ) -> None:
@@ -145,114 +157,141 @@ def record_payment(
     Whatever is not allocated becomes the student's credit. The same idempotency key returns the
     payment it first created.
     """
-    require(actor, Capability.TAKE_PAYMENT, campus_id=student.campus_id)
     ensure_same_organization(actor, student)
+    require(actor, Capability.TAKE_PAYMENT, campus_id=student.campus_id)
     check_amount(amount)
     if channel not in Channel.values:
         raise ValidationFailed(_("Unknown payment channel."), code="channel_invalid")
     if received_at is not None and received_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationFailed(_("A payment cannot be received in the future."), code="received_in_future")
     key = idempotency_key or f"auto-{uuid.uuid4()}"
-    with transaction.atomic():
+    try:
+        return _record_payment(
+            actor=actor,
+            student=student,
+            amount=amount,
+            channel=channel,
+            reference=reference,
+            received_at=received_at,
+            allocations=allocations,
+            key=key,
+        )
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer with its payment.
         existing = Payment.objects.filter(
             organization_id=student.organization_id, idempotency_key=key
         ).first()
-        if existing is not None:
-            return existing
-        if allocations is None:
-            payable = (
-                Order.objects.select_for_update()
-                .filter(student_id=student.pk, status__in=[OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID])
-                .order_by("pk")
-            )
-            orders = {o.pk: o for o in payable}
-            requests = [
-                AllocationRequest(order_id=o.pk, amount=a)
-                for o, a in propose_allocation(orders=list(orders.values()), amount=amount)
-            ]
-        else:
-            requests = list(allocations)
-            orders = _lock_orders(student=student, order_ids=[r.order_id for r in requests])
-        _check_allocations(orders, requests, amount)
+        if existing is None:
+            raise
+        return existing
 
-        number = next_number(organization_id=student.organization_id, name="receipt")
-        clearing, receivable, credit = _money_accounts(student=student, channel=channel)
-        allocated = sum(r.amount for r in requests)
-        received = received_at or timezone.now()
-        drafts = [
-            EntryDraft(
-                code=EntryCode.PAYMENT_RECEIVED,
-                idempotency_key=f"payment:{key}:received",
-                legs=[Leg(clearing, amount), Leg(credit, -amount)],
-                effective_date=timezone.localdate(received),
-                memo=f"R{number:08d}",
-            )
+
+@transaction.atomic
+def _record_payment(
+    *,
+    actor: User,
+    student: Student,
+    amount: int,
+    channel: str,
+    reference: str,
+    received_at: datetime.datetime | None,
+    allocations: Sequence[AllocationRequest] | None,
+    key: str,
+) -> Payment:
+    existing = Payment.objects.filter(organization_id=student.organization_id, idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    if allocations is None:
+        payable = (
+            Order.objects.select_for_update()
+            .filter(student_id=student.pk, status__in=[OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID])
+            .order_by("pk")
+        )
+        orders = {o.pk: o for o in payable}
+        requests = [
+            AllocationRequest(order_id=o.pk, amount=a)
+            for o, a in propose_allocation(orders=list(orders.values()), amount=amount)
         ]
-        if allocated:
-            drafts.append(
-                EntryDraft(
-                    code=EntryCode.ALLOCATION,
-                    idempotency_key=f"payment:{key}:allocated",
-                    legs=[Leg(credit, allocated), Leg(receivable, -allocated)],
-                    effective_date=timezone.localdate(received),
-                    memo=" ".join(f"#{orders[r.order_id].number}" for r in requests),
-                )
-            )
-        entries = post_entries(organization_id=student.organization_id, actor=actor, drafts=drafts)
-        payment = Payment.objects.create(
-            organization_id=student.organization_id,
-            campus_id=student.campus_id,
-            student=student,
-            receipt_number=f"R{number:08d}",
-            channel=channel,
-            amount=amount,
-            reference=reference.strip()[:100],
-            received_at=received,
-            idempotency_key=key,
-            recorded_by=actor,
-            entry=entries[0],
+    else:
+        requests = list(allocations)
+        orders = _lock_orders(student=student, order_ids=[r.order_id for r in requests])
+    _check_allocations(orders, requests, amount)
+
+    number = next_number(organization_id=student.organization_id, name="receipt")
+    clearing, receivable, credit = _money_accounts(student=student, channel=channel)
+    allocated = sum(r.amount for r in requests)
+    received = received_at or timezone.now()
+    drafts = [
+        EntryDraft(
+            code=EntryCode.PAYMENT_RECEIVED,
+            idempotency_key=f"payment:{key}:received",
+            legs=[Leg(clearing, amount), Leg(credit, -amount)],
+            effective_date=timezone.localdate(received),
+            memo=f"R{number:08d}",
         )
-        if requests:
-            Allocation.objects.bulk_create(
-                Allocation(
-                    organization_id=student.organization_id,
-                    order_id=r.order_id,
-                    payment=payment,
-                    amount=r.amount,
-                    entry=entries[1],
-                    created_by=actor,
-                )
-                for r in requests
+    ]
+    if allocated:
+        drafts.append(
+            EntryDraft(
+                code=EntryCode.ALLOCATION,
+                idempotency_key=f"payment:{key}:allocated",
+                legs=[Leg(credit, allocated), Leg(receivable, -allocated)],
+                effective_date=timezone.localdate(received),
+                memo=" ".join(f"#{orders[r.order_id].number}" for r in requests),
             )
-            _apply_to_orders(orders, requests)
-        record_audit(
-            actor=actor,
-            action="payment.recorded",
-            target=payment,
-            amount=amount,
-            data={
-                "channel": channel,
-                "allocations": {str(r.order_id): r.amount for r in requests},
-                "to_credit": amount - allocated,
-            },
         )
-        return payment
+    entries = post_entries(organization_id=student.organization_id, actor=actor, drafts=drafts)
+    payment = Payment.objects.create(
+        organization_id=student.organization_id,
+        campus_id=student.campus_id,
+        student=student,
+        receipt_number=f"R{number:08d}",
+        channel=channel,
+        amount=amount,
+        reference=reference.strip()[:100],
+        received_at=received,
+        idempotency_key=key,
+        recorded_by=actor,
+        entry=entries[0],
+    )
+    if requests:
+        Allocation.objects.bulk_create(
+            Allocation(
+                organization_id=student.organization_id,
+                order_id=r.order_id,
+                payment=payment,
+                amount=r.amount,
+                entry=entries[1],
+                created_by=actor,
+            )
+            for r in requests
+        )
+        _apply_to_orders(orders, requests)
+    record_audit(
+        actor=actor,
+        action="payment.recorded",
+        target=payment,
+        amount=amount,
+        data={
+            "channel": channel,
+            "allocations": {str(r.order_id): r.amount for r in requests},
+            "to_credit": amount - allocated,
+        },
+    )
+    return payment
 
 
 @transaction.atomic
 def apply_credit(*, actor: User, student: Student, order: Order, amount: int) -> Allocation:
     """Pay an order from the student's credit (wallet)."""
-    require(actor, Capability.APPLY_CREDIT, campus_id=student.campus_id)
     ensure_same_organization(actor, student)
+    require(actor, Capability.APPLY_CREDIT, campus_id=student.campus_id)
     check_amount(amount)
     orders = _lock_orders(student=student, order_ids=[order.pk])
-    credit_account = Account.objects.select_for_update().get(
-        student_id=student.pk, role=AccountRole.STUDENT_CREDIT
-    )
+    accounts = _lock_student_accounts(student_id=student.pk)
+    credit_account = accounts[AccountRole.STUDENT_CREDIT]
     _check_allocations(orders, [AllocationRequest(order.pk, amount)], credit_account.balance)
-    receivable = Account.objects.values_list("pk", flat=True).get(
-        student_id=student.pk, role=AccountRole.RECEIVABLE
-    )
+    receivable = accounts[AccountRole.RECEIVABLE].pk
     key = f"credit:{uuid.uuid4()}"
     [entry] = post_entries(
         organization_id=student.organization_id,
@@ -288,8 +327,8 @@ def apply_credit(*, actor: User, student: Student, order: Order, amount: int) ->
 @transaction.atomic
 def reverse_payment(*, actor: User, payment: Payment, reason: str) -> Payment:
     """Undo a payment recorded by mistake with reversal entries; nothing is deleted."""
-    require(actor, Capability.REVERSE_PAYMENT, campus_id=payment.campus_id)
     ensure_same_organization(actor, payment)
+    require(actor, Capability.REVERSE_PAYMENT, campus_id=payment.campus_id)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Give a reason for the reversal."), code="reason_required")
@@ -301,9 +340,9 @@ def reverse_payment(*, actor: User, payment: Payment, reason: str) -> Payment:
         )
     originals = list(Allocation.objects.filter(payment=payment, amount__gt=0).order_by("pk"))
     orders = _lock_orders(student=payment.student, order_ids=sorted({a.order_id for a in originals}))
-    credit_account = Account.objects.select_for_update().get(
-        student_id=payment.student_id, role=AccountRole.STUDENT_CREDIT
-    )
+    credit_account = _lock_student_accounts(
+        student_id=payment.student_id, also=payment.entry.postings.values_list("account_id", flat=True)
+    )[AccountRole.STUDENT_CREDIT]
     unallocated = payment.amount - sum(a.amount for a in originals)
     if credit_account.balance < unallocated:
         raise Conflict(
