@@ -1,0 +1,3 @@
+"""Fixtures for the enrolment tests."""
+
+from moneycheck import fast_passwords  # noqa: F401

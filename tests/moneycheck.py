@@ -1,0 +1,110 @@
+"""Helpers for the money tests: a fast password hasher, row snapshots and the ledger invariants."""
+
+from collections import defaultdict
+from contextlib import contextmanager
+
+import pytest
+from django.db.models import Sum
+from django.utils import translation
+
+from feedesk.audit.models import AuditEntry
+from feedesk.billing.models import Order, OrderLine, OrderStatus
+from feedesk.core.errors import DomainError
+from feedesk.enrolment.models import Enrolment
+from feedesk.ledger.models import Account, AccountRole, ChainHead, JournalEntry, Posting
+from feedesk.ledger.selectors import verify_ledger
+from feedesk.organizations.models import Counter
+from feedesk.payments.models import Allocation, Payment
+
+MONEY_MODELS = (Order, OrderLine, Enrolment, Payment, Allocation, JournalEntry, Posting, AuditEntry, Account)
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # The School fixture creates six users; the production hasher would make every test take seconds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def snapshot() -> dict[str, object]:
+    """Everything a money operation may write: row counts, cached totals, statuses and counters."""
+    return {
+        "rows": {model.__name__: model.objects.count() for model in MONEY_MODELS},
+        "accounts": list(Account.objects.order_by("pk").values_list("pk", "debits", "credits")),
+        "orders": list(Order.objects.order_by("pk").values_list("pk", "status", "paid", "total")),
+        "payments": list(Payment.objects.order_by("pk").values_list("pk", "status")),
+        "enrolments": list(Enrolment.objects.order_by("pk").values_list("pk", "status", "tuition_amount")),
+        "heads": list(ChainHead.objects.order_by("pk").values_list("pk", "last_seq", "last_hash")),
+        "counters": list(Counter.objects.order_by("pk").values_list("pk", "value")),
+    }
+
+
+@contextmanager
+def nothing_written():
+    """Assert that the block leaves every money row, total and counter exactly as it was."""
+    before = snapshot()
+    yield
+    assert snapshot() == before
+
+
+def expect_error(call, code: str, english: str | None = None, error=DomainError) -> DomainError:
+    """Run `call` (which must fail) in English and in Chinese: same code, a message in both."""
+    with translation.override("en"), pytest.raises(error) as caught:
+        call()
+    assert caught.value.code == code, (caught.value.code, str(caught.value))
+    if english is not None:
+        assert english in str(caught.value.message), str(caught.value.message)
+    with translation.override("zh-hans"), pytest.raises(error) as caught_zh:
+        call()
+    assert caught_zh.value.code == code
+    assert str(caught_zh.value.message).strip()
+    return caught.value
+
+
+def assert_ledger_invariants(organization_id: int) -> None:
+    """The money rules, recomputed independently of the services' own bookkeeping."""
+    report = verify_ledger(organization_id=organization_id)
+    assert report.ok, report.problems
+    for entry_id, total in (
+        Posting.objects.filter(entry__organization_id=organization_id)
+        .values_list("entry_id")
+        .annotate(s=Sum("amount"))
+    ):
+        assert total == 0, f"entry {entry_id} unbalanced by {total}"
+    posted = dict(
+        Posting.objects.filter(entry__organization_id=organization_id)
+        .values_list("account_id")
+        .annotate(s=Sum("amount"))
+    )
+    for account in Account.objects.filter(organization_id=organization_id):
+        assert account.debits - account.credits == posted.get(account.pk, 0), account.code
+    allocated = dict(
+        Allocation.objects.filter(organization_id=organization_id)
+        .values_list("order_id")
+        .annotate(s=Sum("amount"))
+    )
+    owed: dict[int, int] = defaultdict(int)
+    for order in Order.objects.filter(organization_id=organization_id):
+        assert order.paid == allocated.get(order.pk, 0), f"order #{order.number}"
+        assert 0 <= order.paid <= order.total, f"order #{order.number} over-allocated"
+        if order.status not in (OrderStatus.DRAFT, OrderStatus.CANCELLED):
+            owed[order.student_id] += order.total - order.paid
+    receivables = Account.objects.filter(organization_id=organization_id, role=AccountRole.RECEIVABLE)
+    for account in receivables:
+        assert account.balance == owed.get(account.student_id, 0), account.code
+    # Credit: money received and not reversed, less everything allocated (reversals net to zero).
+    received = dict(
+        Payment.objects.filter(organization_id=organization_id, status=Payment.Status.RECEIVED)
+        .values_list("student_id")
+        .annotate(s=Sum("amount"))
+    )
+    applied = dict(
+        Allocation.objects.filter(organization_id=organization_id)
+        .values_list("order__student_id")
+        .annotate(s=Sum("amount"))
+    )
+    credits = Account.objects.filter(organization_id=organization_id, role=AccountRole.STUDENT_CREDIT)
+    for account in credits:
+        expected = received.get(account.student_id, 0) - applied.get(account.student_id, 0)
+        assert account.balance == expected, account.code
+        assert account.balance >= 0, account.code
+    assert sum(a.balance for a in receivables) == sum(owed.values())

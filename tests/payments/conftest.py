@@ -1,0 +1,3 @@
+"""Fixtures for the payments tests."""
+
+from moneycheck import fast_passwords  # noqa: F401
