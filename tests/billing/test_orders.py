@@ -3,6 +3,7 @@ from decimal import Decimal
 from itertools import product
 
 import pytest
+from moneycheck import assert_ledger_invariants, expect_error, nothing_written
 
 from feedesk.audit.models import AuditEntry
 from feedesk.billing.models import Order, OrderLine, OrderStatus
@@ -18,12 +19,11 @@ from feedesk.billing.services import (
     price_lines,
     update_order_flags,
 )
-from feedesk.core.errors import Conflict, IllegalTransition, PermissionDenied, ValidationFailed
+from feedesk.core.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from feedesk.enrolment.models import Enrolment
 from feedesk.enrolment.services import enrol_student
 from feedesk.ledger.models import Account, AccountRole, EntryCode, JournalEntry
 from feedesk.payments.services import AllocationRequest, record_payment
-from moneycheck import assert_ledger_invariants, expect_error, nothing_written
 
 OTHER = OrderLine.Kind.OTHER
 

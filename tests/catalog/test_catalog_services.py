@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from moneycheck import expect_error
 
 from feedesk.catalog.models import ClassGroup, Course
 from feedesk.catalog.selectors import classes_with_seats
@@ -9,7 +10,6 @@ from feedesk.catalog.services import create_class, create_course, create_subject
 from feedesk.core.errors import NotFound, PermissionDenied
 from feedesk.enrolment.services import enrol_student
 from feedesk.ledger.models import Account, AccountRole
-from moneycheck import expect_error
 
 
 def test_create_subject_opens_its_revenue_account(school):

@@ -4,6 +4,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from moneycheck import expect_error
 
 from feedesk.core.errors import ValidationFailed
 from feedesk.core.money import (
@@ -14,7 +15,6 @@ from feedesk.core.money import (
     split_largest_remainder,
     to_major,
 )
-from moneycheck import expect_error
 
 
 @pytest.mark.parametrize(

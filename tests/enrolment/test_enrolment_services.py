@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from moneycheck import assert_ledger_invariants, expect_error, nothing_written
 
 from feedesk.audit.models import AuditEntry
 from feedesk.billing.models import OrderLine, OrderStatus
@@ -11,7 +12,6 @@ from feedesk.core.errors import Conflict
 from feedesk.enrolment.models import Enrolment
 from feedesk.enrolment.services import enrol_student
 from feedesk.ledger.models import Account, AccountRole, EntryCode
-from moneycheck import assert_ledger_invariants, expect_error, nothing_written
 
 
 def balance(**lookup) -> int:

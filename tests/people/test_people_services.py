@@ -1,4 +1,5 @@
 import pytest
+from moneycheck import expect_error
 
 from feedesk.audit.models import AuditEntry
 from feedesk.core.errors import PermissionDenied, ValidationFailed
@@ -7,7 +8,6 @@ from feedesk.people.models import Guardian, Student
 from feedesk.people.selectors import search_students, siblings_of, students_visible_to
 from feedesk.people.services import create_guardian, create_student, pinyin_keys
 from feedesk.users.models import User
-from moneycheck import expect_error
 
 
 def test_pinyin_keys():
