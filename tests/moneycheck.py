@@ -64,47 +64,42 @@ def assert_ledger_invariants(organization_id: int) -> None:
     """The money rules, recomputed independently of the services' own bookkeeping."""
     report = verify_ledger(organization_id=organization_id)
     assert report.ok, report.problems
-    for entry_id, total in (
-        Posting.objects.filter(entry__organization_id=organization_id)
-        .values_list("entry_id")
-        .annotate(s=Sum("amount"))
-    ):
-        assert total == 0, f"entry {entry_id} unbalanced by {total}"
-    posted = dict(
-        Posting.objects.filter(entry__organization_id=organization_id)
-        .values_list("account_id")
-        .annotate(s=Sum("amount"))
+    postings = Posting.objects.filter(entry__organization_id=organization_id)
+    unbalanced = postings.values_list("entry_id").annotate(s=Sum("amount")).exclude(s=0)
+    assert not unbalanced.exists(), list(unbalanced)
+    posted = dict(postings.values_list("account_id").annotate(s=Sum("amount")))
+    accounts = Account.objects.filter(organization_id=organization_id).values_list(
+        "pk", "code", "role", "student_id", "debits", "credits"
     )
-    for account in Account.objects.filter(organization_id=organization_id):
-        assert account.debits - account.credits == posted.get(account.pk, 0), account.code
-    allocated = dict(
-        Allocation.objects.filter(organization_id=organization_id)
-        .values_list("order_id")
-        .annotate(s=Sum("amount"))
-    )
+    receivable: dict[int, int] = {}
+    credit: dict[int, int] = {}
+    for pk, code, role, student_id, debits, credits in accounts:
+        assert debits - credits == posted.get(pk, 0), f"{code}: cached totals differ from postings"
+        if role == AccountRole.RECEIVABLE:
+            receivable[student_id] = debits - credits
+        elif role == AccountRole.STUDENT_CREDIT:
+            credit[student_id] = credits - debits
+    allocations = Allocation.objects.filter(organization_id=organization_id)
+    allocated = dict(allocations.values_list("order_id").annotate(s=Sum("amount")))
     owed: dict[int, int] = defaultdict(int)
-    for order in Order.objects.filter(organization_id=organization_id):
-        assert order.paid == allocated.get(order.pk, 0), f"order #{order.number}"
-        assert 0 <= order.paid <= order.total, f"order #{order.number} over-allocated"
-        if order.status not in (OrderStatus.DRAFT, OrderStatus.CANCELLED):
-            owed[order.student_id] += order.total - order.paid
-    receivables = Account.objects.filter(organization_id=organization_id, role=AccountRole.RECEIVABLE)
-    for account in receivables:
-        assert account.balance == owed.get(account.student_id, 0), account.code
+    orders = Order.objects.filter(organization_id=organization_id).values_list(
+        "pk", "number", "student_id", "status", "total", "paid"
+    )
+    for pk, number, student_id, status, total, paid in orders:
+        assert paid == allocated.get(pk, 0), f"order #{number}: paid differs from its allocations"
+        assert 0 <= paid <= total, f"order #{number} over-allocated"
+        if status not in (OrderStatus.DRAFT, OrderStatus.CANCELLED):
+            owed[student_id] += total - paid
+    for student_id, balance in receivable.items():
+        assert balance == owed.get(student_id, 0), f"student {student_id}: receivable differs from orders"
+    assert sum(receivable.values()) == sum(owed.values())
     # Credit: money received and not reversed, less everything allocated (reversals net to zero).
     received = dict(
         Payment.objects.filter(organization_id=organization_id, status=Payment.Status.RECEIVED)
         .values_list("student_id")
         .annotate(s=Sum("amount"))
     )
-    applied = dict(
-        Allocation.objects.filter(organization_id=organization_id)
-        .values_list("order__student_id")
-        .annotate(s=Sum("amount"))
-    )
-    credits = Account.objects.filter(organization_id=organization_id, role=AccountRole.STUDENT_CREDIT)
-    for account in credits:
-        expected = received.get(account.student_id, 0) - applied.get(account.student_id, 0)
-        assert account.balance == expected, account.code
-        assert account.balance >= 0, account.code
-    assert sum(a.balance for a in receivables) == sum(owed.values())
+    applied = dict(allocations.values_list("order__student_id").annotate(s=Sum("amount")))
+    for student_id, balance in credit.items():
+        assert balance == received.get(student_id, 0) - applied.get(student_id, 0), f"student {student_id}"
+        assert balance >= 0, f"student {student_id}: negative credit"
