@@ -242,7 +242,7 @@ def test_random_operation_sequences_keep_the_ledger_consistent(school, monkeypat
     run_state_machine_as_test(
         MoneyMachine,
         settings=settings(
-            max_examples=30,
+            max_examples=25,
             stateful_step_count=20,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
