@@ -13,6 +13,7 @@ from moneycheck import assert_ledger_invariants, nothing_written
 from feedesk.billing.models import Order, OrderLine, OrderStatus
 from feedesk.billing.services import Discount, DiscountKind, LineDraft, cancel_order, create_order
 from feedesk.core.errors import DomainError
+from feedesk.core.money import percentage_of
 from feedesk.enrolment.services import enrol_student
 from feedesk.ledger.models import Account, AccountRole
 from feedesk.payments.models import Payment
@@ -93,7 +94,10 @@ class MoneyMachine(RuleBasedStateMachine):
         enrolled = (
             self.classes[klass].enrolments.filter(student=self.students[student], status="active").exists()
         )
-        if enrolled or (kind == DiscountKind.FIXED and discount > tuition):
+        off = percentage_of(tuition, discount) if kind == DiscountKind.PERCENT else discount or 0
+        materials = 12_000 if klass == 0 else 0
+        # A discount above the tuition is refused, and so is an order that would total nothing.
+        if enrolled or off > tuition or tuition - off + materials <= 0:
             self.refused(call)
             return
         _enrolment, order = call()
@@ -106,7 +110,7 @@ class MoneyMachine(RuleBasedStateMachine):
         days=st.integers(0, 60),
     )
     def manual_order(self, student, prices, percent, days):
-        order = create_order(
+        call = lambda: create_order(  # noqa: E731
             actor=self.school.cashier,
             student=self.students[student],
             lines=[
@@ -116,6 +120,10 @@ class MoneyMachine(RuleBasedStateMachine):
             discount=Discount(DiscountKind.PERCENT, percent) if percent is not None else None,
             due_date=datetime.date(2026, 9, 1) + datetime.timedelta(days=days),
         )
+        if sum(prices) - percentage_of(sum(prices), percent or 0) <= 0:
+            self.refused(call)  # rounding can discount a one-fen order to nothing
+            return
+        order = call()
         assert sum(line.net_amount for line in order.lines.all()) == order.total
         self.paid[order.pk] = 0
 
