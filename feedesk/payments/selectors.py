@@ -4,7 +4,7 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from feedesk.billing.models import Order, OrderStatus
@@ -70,7 +70,10 @@ def student_account(*, student: Student, today: datetime.date | None = None) -> 
     )
     overdue = sum(o.balance for o in orders if o.status in PAYABLE_STATUSES and o.due_date < today)
     payments = list(
-        payments_with_allocations(Payment.objects.filter(student=student)).order_by("-received_at")
+        # A sibling's family payment that settled this student's orders is listed too.
+        payments_with_allocations(
+            Payment.objects.filter(Q(student=student) | Q(allocations__order__student=student)).distinct()
+        ).order_by("-received_at")
     )
     credit_allocations = list(
         Allocation.objects.filter(order__student=student, payment__isnull=True)

@@ -2,10 +2,11 @@
 
 import datetime
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,7 +17,7 @@ from feedesk.core import sql
 from feedesk.core.errors import Conflict, NotFound, ValidationFailed
 from feedesk.core.money import check_amount, format_money
 from feedesk.core.permissions import Capability, ensure_same_organization, require
-from feedesk.ledger.models import Account, AccountRole, EntryCode
+from feedesk.ledger.models import Account, AccountRole, EntryCode, Posting
 from feedesk.ledger.services import EntryDraft, Leg, open_clearing_account, post_entries, reversal_draft
 from feedesk.organizations.models import Campus
 from feedesk.organizations.services import next_number
@@ -78,14 +79,20 @@ _ORDER_FIELDS = ("id", "organization_id", "campus_id", "student_id", "number", "
 
 
 def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Order]:
-    """Lock the student's orders by pk. The orders carry what payment needs; the rest loads lazily."""
+    """Lock orders of the student or of a sibling (a student sharing a guardian), by pk.
+
+    One family payment may settle several children's orders; the orders carry what payment
+    needs and the rest loads lazily.
+    """
     wanted = sorted(set(order_ids))
     rows = (
         sql.fetch(
             f"SELECT {', '.join(_ORDER_FIELDS)} FROM billing_order "
-            f"WHERE student_id = %s AND id IN ({sql.placeholders(len(wanted))}) ORDER BY id"
-            + sql.lock_clause(),
-            [student.pk, *wanted],
+            f"WHERE id IN ({sql.placeholders(len(wanted))}) AND (student_id = %s OR student_id IN ("
+            "SELECT sibling.student_id FROM people_studentguardian AS own "
+            "JOIN people_studentguardian AS sibling ON sibling.guardian_id = own.guardian_id "
+            "WHERE own.student_id = %s)) ORDER BY id" + sql.lock_clause(),
+            [*wanted, student.pk, student.pk],
         )
         if wanted
         else []
@@ -97,6 +104,42 @@ def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Ord
             _("Order not found for this student."), code="order_not_found", order_ids=sorted(missing)
         )
     return orders
+
+
+def _lock_student_accounts(*, student_id: int, also: Iterable[int] = ()) -> dict[str, Account]:
+    """Lock the student's receivable and credit, plus `also`, by primary key before reading a balance.
+
+    `also` must name every other account the operation will post to: post_entries locks them
+    again, and taking a subset first, then the rest, would lock out of order and can deadlock.
+    """
+    locked = Account.objects.select_for_update().filter(Q(student_id=student_id) | Q(pk__in=list(also)))
+    return {a.role: a for a in locked.order_by("pk") if a.student_id == student_id}
+
+
+def _allocation_legs(
+    *,
+    orders: dict[int, Order],
+    requests: Sequence[AllocationRequest],
+    payer: Student,
+    payer_receivable: int,
+    payer_credit: int,
+) -> list[Leg]:
+    """Dr the payer's credit; Cr the receivable of each allocated order's student (siblings included)."""
+    per_student: dict[int, int] = {}
+    for r in requests:
+        student_id = orders[r.order_id].student_id
+        per_student[student_id] = per_student.get(student_id, 0) + r.amount
+    receivables = {payer.pk: payer_receivable}
+    others = [sid for sid in per_student if sid != payer.pk]
+    if others:
+        receivables.update(
+            Account.objects.filter(student_id__in=others, role=AccountRole.RECEIVABLE).values_list(
+                "student_id", "pk"
+            )
+        )
+    legs = [Leg(payer_credit, sum(per_student.values()))]
+    legs += [Leg(receivables[sid], -amount) for sid, amount in sorted(per_student.items())]
+    return legs
 
 
 def _check_allocations(
@@ -173,126 +216,161 @@ def record_payment(
     Whatever is not allocated becomes the student's credit. The same idempotency key returns the
     payment it first created.
     """
-    require(actor, Capability.TAKE_PAYMENT, campus_id=student.campus_id)
     ensure_same_organization(actor, student)
+    require(actor, Capability.TAKE_PAYMENT, campus_id=student.campus_id)
     check_amount(amount)
     if channel not in Channel.values:
         raise ValidationFailed(_("Unknown payment channel."), code="channel_invalid")
     if received_at is not None and received_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationFailed(_("A payment cannot be received in the future."), code="received_in_future")
     key = idempotency_key or f"auto-{uuid.uuid4()}"
-    with transaction.atomic():
-        existing = sql.fetch(
-            "SELECT id FROM payments_payment WHERE organization_id = %s AND idempotency_key = %s",
-            [student.organization_id, key],
-        )
-        if existing:
-            return Payment.objects.get(pk=existing[0][0])
-        if allocations is None:
-            payable = (
-                Order.objects.select_for_update()
-                .filter(student_id=student.pk, status__in=[OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID])
-                .order_by("pk")
-            )
-            orders = {o.pk: o for o in payable}
-            requests = [
-                AllocationRequest(order_id=o.pk, amount=a)
-                for o, a in propose_allocation(orders=list(orders.values()), amount=amount)
-            ]
-        else:
-            requests = list(allocations)
-            orders = _lock_orders(student=student, order_ids=[r.order_id for r in requests])
-        _check_allocations(orders, requests, amount)
-
-        number = next_number(organization_id=student.organization_id, name="receipt")
-        clearing, receivable, credit = _money_accounts(student=student, channel=channel)
-        allocated = sum(r.amount for r in requests)
-        received = received_at or timezone.now()
-        drafts = [
-            EntryDraft(
-                code=EntryCode.PAYMENT_RECEIVED,
-                idempotency_key=f"payment:{key}:received",
-                legs=[Leg(clearing, amount), Leg(credit, -amount)],
-                effective_date=timezone.localdate(received),
-                memo=f"R{number:08d}",
-            )
-        ]
-        if allocated:
-            drafts.append(
-                EntryDraft(
-                    code=EntryCode.ALLOCATION,
-                    idempotency_key=f"payment:{key}:allocated",
-                    legs=[Leg(credit, allocated), Leg(receivable, -allocated)],
-                    effective_date=timezone.localdate(received),
-                    memo=" ".join(f"#{orders[r.order_id].number}" for r in requests),
-                )
-            )
-        entries = post_entries(organization_id=student.organization_id, actor=actor, drafts=drafts)
-        payment: Payment = sql.new(
-            Payment,
-            {
-                "organization_id": student.organization_id,
-                "campus_id": student.campus_id,
-                "student_id": student.pk,
-                "receipt_number": f"R{number:08d}",
-                "channel": channel,
-                "amount": amount,
-                "reference": reference.strip()[:100],
-                "received_at": received,
-                "idempotency_key": key,
-                "recorded_by_id": actor.pk,
-                "entry_id": entries[0].pk,
-            },
-            related={"student": student, "recorded_by": actor, "entry": entries[0]},
-        )
-        sql.insert_instance(payment)
-        if requests:
-            now = timezone.now()
-            sql.insert_rows(
-                Allocation,
-                (
-                    "organization_id",
-                    "order_id",
-                    "payment_id",
-                    "amount",
-                    "entry_id",
-                    "created_by_id",
-                    "created_at",
-                ),
-                [
-                    (student.organization_id, r.order_id, payment.pk, r.amount, entries[1].pk, actor.pk, now)
-                    for r in requests
-                ],
-            )
-            _apply_to_orders(orders, requests)
-        record_audit(
+    try:
+        return _record_payment(
             actor=actor,
-            action="payment.recorded",
-            target=payment,
+            student=student,
             amount=amount,
-            data={
-                "channel": channel,
-                "allocations": {str(r.order_id): r.amount for r in requests},
-                "to_credit": amount - allocated,
-            },
+            channel=channel,
+            reference=reference,
+            received_at=received_at,
+            allocations=allocations,
+            key=key,
         )
-        return payment
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer with its payment.
+        existing = Payment.objects.filter(
+            organization_id=student.organization_id, idempotency_key=key
+        ).first()
+        if existing is None:
+            raise
+        return existing
+
+
+@transaction.atomic
+def _record_payment(
+    *,
+    actor: User,
+    student: Student,
+    amount: int,
+    channel: str,
+    reference: str,
+    received_at: datetime.datetime | None,
+    allocations: Sequence[AllocationRequest] | None,
+    key: str,
+) -> Payment:
+    existing = sql.fetch(
+        "SELECT id FROM payments_payment WHERE organization_id = %s AND idempotency_key = %s",
+        [student.organization_id, key],
+    )
+    if existing:
+        return Payment.objects.get(pk=existing[0][0])
+    if allocations is None:
+        payable = (
+            Order.objects.select_for_update()
+            .filter(student_id=student.pk, status__in=[OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID])
+            .order_by("pk")
+        )
+        orders = {o.pk: o for o in payable}
+        requests = [
+            AllocationRequest(order_id=o.pk, amount=a)
+            for o, a in propose_allocation(orders=list(orders.values()), amount=amount)
+        ]
+    else:
+        requests = list(allocations)
+        orders = _lock_orders(student=student, order_ids=[r.order_id for r in requests])
+    _check_allocations(orders, requests, amount)
+
+    number = next_number(organization_id=student.organization_id, name="receipt")
+    clearing, receivable, credit = _money_accounts(student=student, channel=channel)
+    allocated = sum(r.amount for r in requests)
+    received = received_at or timezone.now()
+    drafts = [
+        EntryDraft(
+            code=EntryCode.PAYMENT_RECEIVED,
+            idempotency_key=f"payment:{key}:received",
+            legs=[Leg(clearing, amount), Leg(credit, -amount)],
+            effective_date=timezone.localdate(received),
+            memo=f"R{number:08d}",
+        )
+    ]
+    if allocated:
+        drafts.append(
+            EntryDraft(
+                code=EntryCode.ALLOCATION,
+                idempotency_key=f"payment:{key}:allocated",
+                legs=_allocation_legs(
+                    orders=orders,
+                    requests=requests,
+                    payer=student,
+                    payer_receivable=receivable,
+                    payer_credit=credit,
+                ),
+                effective_date=timezone.localdate(received),
+                memo=" ".join(f"#{orders[r.order_id].number}" for r in requests),
+            )
+        )
+    entries = post_entries(organization_id=student.organization_id, actor=actor, drafts=drafts)
+    payment: Payment = sql.new(
+        Payment,
+        {
+            "organization_id": student.organization_id,
+            "campus_id": student.campus_id,
+            "student_id": student.pk,
+            "receipt_number": f"R{number:08d}",
+            "channel": channel,
+            "amount": amount,
+            "reference": reference.strip()[:100],
+            "received_at": received,
+            "idempotency_key": key,
+            "recorded_by_id": actor.pk,
+            "entry_id": entries[0].pk,
+        },
+        related={"student": student, "recorded_by": actor, "entry": entries[0]},
+    )
+    sql.insert_instance(payment)
+    if requests:
+        now = timezone.now()
+        sql.insert_rows(
+            Allocation,
+            (
+                "organization_id",
+                "order_id",
+                "payment_id",
+                "amount",
+                "entry_id",
+                "created_by_id",
+                "created_at",
+            ),
+            [
+                (student.organization_id, r.order_id, payment.pk, r.amount, entries[1].pk, actor.pk, now)
+                for r in requests
+            ],
+        )
+        _apply_to_orders(orders, requests)
+    record_audit(
+        actor=actor,
+        action="payment.recorded",
+        target=payment,
+        amount=amount,
+        data={
+            "channel": channel,
+            "allocations": {str(r.order_id): r.amount for r in requests},
+            "to_credit": amount - allocated,
+        },
+    )
+    return payment
 
 
 @transaction.atomic
 def apply_credit(*, actor: User, student: Student, order: Order, amount: int) -> Allocation:
     """Pay an order from the student's credit (wallet)."""
-    require(actor, Capability.APPLY_CREDIT, campus_id=student.campus_id)
     ensure_same_organization(actor, student)
+    require(actor, Capability.APPLY_CREDIT, campus_id=student.campus_id)
     check_amount(amount)
     orders = _lock_orders(student=student, order_ids=[order.pk])
-    credit_account = Account.objects.select_for_update().get(
-        student_id=student.pk, role=AccountRole.STUDENT_CREDIT
-    )
+    accounts = _lock_student_accounts(student_id=student.pk)
+    credit_account = accounts[AccountRole.STUDENT_CREDIT]
     _check_allocations(orders, [AllocationRequest(order.pk, amount)], credit_account.balance)
-    receivable = Account.objects.values_list("pk", flat=True).get(
-        student_id=student.pk, role=AccountRole.RECEIVABLE
-    )
+    receivable = accounts[AccountRole.RECEIVABLE].pk
     key = f"credit:{uuid.uuid4()}"
     [entry] = post_entries(
         organization_id=student.organization_id,
@@ -328,8 +406,8 @@ def apply_credit(*, actor: User, student: Student, order: Order, amount: int) ->
 @transaction.atomic
 def reverse_payment(*, actor: User, payment: Payment, reason: str) -> Payment:
     """Undo a payment recorded by mistake with reversal entries; nothing is deleted."""
-    require(actor, Capability.REVERSE_PAYMENT, campus_id=payment.campus_id)
     ensure_same_organization(actor, payment)
+    require(actor, Capability.REVERSE_PAYMENT, campus_id=payment.campus_id)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Give a reason for the reversal."), code="reason_required")
@@ -341,9 +419,11 @@ def reverse_payment(*, actor: User, payment: Payment, reason: str) -> Payment:
         )
     originals = list(Allocation.objects.filter(payment=payment, amount__gt=0).order_by("pk"))
     orders = _lock_orders(student=payment.student, order_ids=sorted({a.order_id for a in originals}))
-    credit_account = Account.objects.select_for_update().get(
-        student_id=payment.student_id, role=AccountRole.STUDENT_CREDIT
-    )
+    reversed_entries = [payment.entry_id, *{a.entry_id for a in originals}]
+    credit_account = _lock_student_accounts(
+        student_id=payment.student_id,
+        also=Posting.objects.filter(entry_id__in=reversed_entries).values_list("account_id", flat=True),
+    )[AccountRole.STUDENT_CREDIT]
     unallocated = payment.amount - sum(a.amount for a in originals)
     if credit_account.balance < unallocated:
         raise Conflict(

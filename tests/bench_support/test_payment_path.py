@@ -18,6 +18,7 @@ from feedesk.organizations.models import Counter
 from feedesk.organizations.services import next_number
 from feedesk.payments.models import Allocation, Payment
 from feedesk.payments.services import AllocationRequest, apply_credit, record_payment, reverse_payment
+from feedesk.people.services import create_guardian
 
 
 def order_for(school, student, amount):
@@ -149,7 +150,8 @@ def test_same_key_returns_the_first_payment_and_writes_nothing(school, two_order
 @pytest.mark.parametrize("case", ["other_student", "too_much", "cancelled", "twice", "over_payment"])
 def test_refused_payments_write_nothing(school, two_orders, case):
     student, first, second = two_orders
-    other = school.student(name="李四")
+    other_family = create_guardian(actor=school.principal, name="李爸爸", phone="13900000003")
+    other = school.student(name="李四", guardian=other_family)
     others_order = order_for(school, other, 9_000)
     draft = create_order(
         actor=school.cashier,
