@@ -146,21 +146,22 @@ def claim_key(*, user: User, key: str, method: str, path: str, fingerprint: str)
         return Claim(pk=row.pk, token=claim_token)
     except IntegrityError:
         pass
+    existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+    if existing is None:
+        # Purged between our insert and our read; the client may simply retry.
+        raise _in_progress()
+    if existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(_("This Idempotency-Key was already used for a different request."))
+    if existing.state == IdempotencyKey.State.DONE:
+        return _stored(existing)
+    if existing.lease_until > now:
+        raise _in_progress()
     try:
         with transaction.atomic():
-            # NOWAIT: the row is locked only while its work runs, so a lock error means in progress.
-            existing = IdempotencyKey.objects.select_for_update(nowait=True).get(user=user, key=key)
-            if existing.fingerprint != fingerprint:
-                raise IdempotencyKeyReused(
-                    _("This Idempotency-Key was already used for a different request.")
-                )
+            # NOWAIT: the row stays locked while its work runs, so a lock error means in progress.
+            existing = IdempotencyKey.objects.select_for_update(nowait=True).get(pk=existing.pk)
             if existing.state == IdempotencyKey.State.DONE:
-                assert existing.response_status is not None
-                return StoredResponse(
-                    status=existing.response_status,
-                    body=bytes(existing.response_body or b""),
-                    content_type=existing.response_content_type,
-                )
+                return _stored(existing)
             if existing.lease_until > now:
                 raise _in_progress()
             # The first runner died before finishing (its work rolled back with it): take over.
@@ -169,10 +170,18 @@ def claim_key(*, user: User, key: str, method: str, path: str, fingerprint: str)
             existing.save(update_fields=["claim_token", "lease_until"])
             return Claim(pk=existing.pk, token=claim_token)
     except IdempotencyKey.DoesNotExist:
-        # Purged between our insert and our read; the client may simply retry.
         raise _in_progress() from None
     except DatabaseError:
         raise _in_progress() from None
+
+
+def _stored(row: IdempotencyKey) -> StoredResponse:
+    assert row.response_status is not None
+    return StoredResponse(
+        status=row.response_status,
+        body=bytes(row.response_body or b""),
+        content_type=row.response_content_type,
+    )
 
 
 def lock_claim(claim: Claim) -> bool:

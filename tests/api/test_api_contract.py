@@ -21,9 +21,9 @@ def assert_integer_money(value) -> None:
     """Every money-like field anywhere in a body is an int, never a float or a string."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in MONEY_FIELDS or key.endswith(("_amount", "_price", "_fee", "_balance")):
-                if item is not None:
-                    assert isinstance(item, int) and not isinstance(item, bool), (key, item)
+            is_money = key in MONEY_FIELDS or key.endswith(("_amount", "_price", "_fee", "_balance"))
+            if is_money and item is not None:
+                assert isinstance(item, int) and not isinstance(item, bool), (key, item)
             assert_integer_money(item)
     elif isinstance(value, list):
         for item in value:
@@ -231,6 +231,7 @@ def test_full_flow_through_every_endpoint(school):
         cashier.get(f"/students/{student['id']}/statement"), "get", "/students/{student_id}/statement"
     )
     opening, lines = student_statement(student_id=student["id"])
+    assert statement["opening_balance"] == opening == 0
     assert [line["running_balance"] for line in statement["lines"]] == [
         line.running_balance for line in lines
     ]
