@@ -46,6 +46,10 @@ Hours = Annotated[Decimal, Field(ge=0, le=Decimal("999999.99"), max_digits=8, de
 PositiveHours = Annotated[Decimal, Field(gt=0, le=Decimal("999999.99"), max_digits=8, decimal_places=2)]
 Quantity = Annotated[Decimal, Field(gt=0, le=Decimal("999999.99"), max_digits=8, decimal_places=2)]
 Date = Annotated[datetime.date, Field(ge=datetime.date(1900, 1, 1), le=datetime.date(2999, 12, 31))]
+# Wall-clock time at the campus, "HH:MM" or "HH:MM:SS" (no offset: a schedule repeats across DST).
+LocalTime = Annotated[
+    str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", max_length=8)
+]
 Relation = Literal["mother", "father", "grandparent", "other"]
 PriceModelName = Literal["per_lesson", "package", "term"]
 ChannelName = Literal["cash", "bank_transfer", "pos", "wechat_pay", "alipay", "online", "credit", "other"]
@@ -216,8 +220,8 @@ class CourseOut(Schema):
 
 class SlotIn(Schema):
     weekday: int = Field(ge=0, le=6, description="0 = Monday")
-    start_time: datetime.time
-    end_time: datetime.time
+    start_time: LocalTime
+    end_time: LocalTime
 
 
 class ClassIn(Schema):
@@ -235,8 +239,8 @@ class ClassIn(Schema):
 
 class SlotOut(Schema):
     weekday: int
-    start_time: datetime.time
-    end_time: datetime.time
+    start_time: LocalTime
+    end_time: LocalTime
 
 
 class ClassOut(Schema):

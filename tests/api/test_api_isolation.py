@@ -182,10 +182,7 @@ def test_writes_on_another_organization_are_404_and_change_nothing(school, their
         ("post", f"/students/{ours.pk}/apply-credit", {"order_id": b["order"].pk, "amount": 100}),
     ]
     for index, (method, path, body) in enumerate(attempts):
-        if method == "patch":
-            response = api.patch(path, body)
-        else:
-            response = api.post(path, body, key=f"iso-{index}")
+        response = api.patch(path, body) if method == "patch" else api.post(path, body, key=f"iso-{index}")
         assert_error(response, 404, "not_found")
         assert snapshot() == before, (method, path)
     assert Order.objects.get(pk=our_order.pk).paid == 0

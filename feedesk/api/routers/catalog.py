@@ -1,3 +1,4 @@
+import datetime
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q
@@ -73,7 +74,7 @@ def class_out(group: ClassGroup) -> ClassOut:
         session_hours=group.session_hours,
         is_active=group.is_active,
         schedule=[
-            SlotOut(weekday=s.weekday, start_time=s.start_time, end_time=s.end_time)
+            SlotOut(weekday=s.weekday, start_time=f"{s.start_time:%H:%M}", end_time=f"{s.end_time:%H:%M}")
             for s in group.schedule.all()
         ],
     )
@@ -150,7 +151,14 @@ def create_class_endpoint(request: HttpRequest, payload: ClassIn) -> HttpRespons
             start_date=payload.start_date,
             end_date=payload.end_date,
             session_hours=payload.session_hours,
-            schedule=[(s.weekday, s.start_time, s.end_time) for s in payload.schedule],
+            schedule=[
+                (
+                    s.weekday,
+                    datetime.time.fromisoformat(s.start_time),
+                    datetime.time.fromisoformat(s.end_time),
+                )
+                for s in payload.schedule
+            ],
         )
         return 201, class_out(group)
 
