@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("feedesk.api.urls")),
+    path("settings/api-tokens/", include("feedesk.api.urls_staff")),
     path("", include("feedesk.desk.urls")),
 ]

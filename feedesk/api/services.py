@@ -47,7 +47,7 @@ def create_api_token(*, actor: User | None, user: User, name: str) -> tuple[ApiT
         prefix=raw[:PREFIX_LENGTH],
         token_hash=hash_token(raw),
     )
-    record_audit(actor=actor or user, action="api_token.created", target=token, data={"name": token.name})
+    record_audit(actor=actor, action="api_token.created", target=token, data={"name": token.name})
     return token, raw
 
 
@@ -69,7 +69,7 @@ def authenticate_token(raw: str) -> User | None:
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     token = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.select_related("user", "user__organization")
         .filter(token_hash=hash_token(raw), revoked_at__isnull=True)
         .first()
     )
