@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
@@ -72,6 +74,10 @@ def order_out(order: Order, currency_code: str) -> OrderOut:
     )
 
 
+def _hours(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
 def enrolment_out(enrolment: Enrolment, currency_code: str) -> EnrolmentOut:
     # Deferred tuition is a liability account: its balance is what is not yet earned.
     deferred = Account.objects.filter(enrolment_id=enrolment.pk, role=AccountRole.DEFERRED_TUITION).first()
@@ -82,10 +88,10 @@ def enrolment_out(enrolment: Enrolment, currency_code: str) -> EnrolmentOut:
         student_id=enrolment.student_id,
         class_id=enrolment.class_group_id,
         status=enrolment.status,
-        purchased_hours=enrolment.purchased_hours,
-        gift_hours=enrolment.gift_hours,
-        consumed_hours=enrolment.consumed_hours,
-        remaining_hours=enrolment.remaining_hours,
+        purchased_hours=_hours(enrolment.purchased_hours),
+        gift_hours=_hours(enrolment.gift_hours),
+        consumed_hours=_hours(enrolment.consumed_hours),
+        remaining_hours=_hours(enrolment.remaining_hours),
         tuition_amount=enrolment.tuition_amount,
         deferred_amount=deferred_amount,
         recognised_amount=enrolment.tuition_amount - deferred_amount,
