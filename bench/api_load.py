@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +86,7 @@ request = function()
   local headers = {
     ["Authorization"] = "Bearer " .. school.token,
     ["Content-Type"] = "application/json",
-    ["Idempotency-Key"] = string.format("bench-%d-%d", thread_id, counter),
+    ["Idempotency-Key"] = string.format("bench-{RUN}-%d-%d", thread_id, counter),
   }
   return wrk.format("POST", "/api/v1/payments", headers, body)
 end
@@ -128,7 +129,8 @@ def lua_table(schools: list[dict]) -> str:
 
 def run_wrk(script: str, url: str, *, seconds: int, connections: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script)
+        # Each wrk run gets its own key space: keys repeated across runs would (rightly) replay.
+        handle.write(script.replace("{RUN}", uuid.uuid4().hex[:12]))
     try:
         out = subprocess.run(
             [
