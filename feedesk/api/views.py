@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import select_template
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,10 +17,7 @@ def _page(
     request: HttpRequest, user: User, *, new_token: str | None = None, status: int = 200
 ) -> HttpResponse:
     tokens = ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")
-    # The staff UI's layout when it is installed, else this app's minimal one.
-    base = select_template(["base.html", "api/base.html"]).template
-    context = {"tokens": tokens, "new_token": new_token, "base_template": base}
-    return render(request, "api/tokens.html", context, status=status)
+    return render(request, "api/tokens.html", {"tokens": tokens, "new_token": new_token}, status=status)
 
 
 @login_required
