@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "feedesk.enrolment",
     "feedesk.payments",
     "feedesk.gateways",
+    "feedesk.api",
     "feedesk.desk",
     "feedesk.demo",
 ]

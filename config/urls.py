@@ -4,6 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("feedesk.api.urls")),
+    path("settings/api-tokens/", include("feedesk.api.urls_staff")),
     path("gateways/", include("feedesk.gateways.urls")),
     path("", include("feedesk.desk.urls")),
 ]
