@@ -30,7 +30,7 @@ from feedesk.core.permissions import Capability, require
 from feedesk.enrolment.models import Enrolment
 from feedesk.ledger.selectors import student_statement
 from feedesk.organizations.models import Campus
-from feedesk.payments.selectors import student_account
+from feedesk.payments.selectors import student_balances
 from feedesk.payments.services import apply_credit
 from feedesk.people.models import Guardian, Student, StudentGuardian
 from feedesk.people.selectors import search_students, students_visible_to
@@ -192,7 +192,7 @@ def get_account(request: HttpRequest, student_id: PathId) -> StudentAccountOut:
     user = actor(request)
     require(user, Capability.VIEW_STUDENTS)
     student = visible(students_visible_to(user), student_id)
-    account = student_account(student=student)
+    account = student_balances(student=student)
     enrolments = (
         Enrolment.objects.filter(student=student).exclude(status=Enrolment.Status.CANCELLED).order_by("pk")
     )
