@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("attendance/", include("feedesk.attendance.urls")),
     path("", include("feedesk.desk.urls")),
 ]
