@@ -53,3 +53,8 @@ class Hours:
 @pytest.fixture
 def hours(school):
     return Hours(school)
+
+
+@pytest.fixture
+def hours_factory(school):
+    return lambda: Hours(school)

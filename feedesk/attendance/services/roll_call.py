@@ -9,11 +9,11 @@ students; a correction posts a reversal of what the old marks recognised, then t
 import datetime
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -573,27 +573,7 @@ def _apply(
     if grants:
         MakeupCredit.objects.bulk_create(grants)
 
-    changed = []
-    for pool in pools.values():
-        e = pool.enrolment
-        e.purchased_hours = pool.purchased
-        e.tuition_amount = pool.tuition
-        e.paid_consumed_hours = pool.paid_used
-        e.gift_consumed_hours = pool.gift_used
-        e.consumed_hours = pool.paid_used + pool.gift_used
-        e.recognised_amount = pool.recognised
-        changed.append(e)
-    Enrolment.objects.bulk_update(
-        changed,
-        [
-            "purchased_hours",
-            "tuition_amount",
-            "paid_consumed_hours",
-            "gift_consumed_hours",
-            "consumed_hours",
-            "recognised_amount",
-        ],
-    )
+    _save_pools(pools.values())
     Session.objects.filter(pk=session.pk).update(
         roll_call_count=round_no,
         roll_called_at=timezone.now(),
@@ -622,3 +602,27 @@ def _apply(
         },
     )
     return result
+
+
+def _save_pools(pools: Iterable[_Pool]) -> None:
+    """Write the enrolments' new hours and recognition. One parameterised UPDATE run for all rows:
+    bulk_update's CASE expressions cost more than the whole rest of a roll call."""
+    table = Enrolment._meta.db_table
+    rows = [
+        (
+            p.purchased,
+            p.tuition,
+            p.paid_used,
+            p.gift_used,
+            p.paid_used + p.gift_used,
+            p.recognised,
+            p.enrolment.pk,
+        )
+        for p in pools
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET purchased_hours = %s, tuition_amount = %s, paid_consumed_hours = %s, "
+            "gift_consumed_hours = %s, consumed_hours = %s, recognised_amount = %s WHERE id = %s",
+            rows,
+        )
