@@ -74,7 +74,10 @@ def child(args: argparse.Namespace) -> dict:
             capacity=args.students,
             start_date=year_start,
             end_date=year_end,
-            schedule=[(i % 5, datetime.time(18), datetime.time(19)), (5, datetime.time(9), datetime.time(10))],
+            schedule=[
+                (i % 5, datetime.time(18), datetime.time(19)),
+                (5, datetime.time(9), datetime.time(10)),
+            ],
         )
         for i in range(args.classes)
     ]
@@ -151,7 +154,12 @@ def run_backend(name: str, argv: list[str]) -> dict | None:
         env["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DB}"
     try:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", *argv], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+            [sys.executable, __file__, "--child", *argv],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return json.loads(out.stdout.strip().splitlines()[-1])
     finally:
@@ -167,13 +175,22 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--sessions", type=int, default=1000, help="roll calls to time")
     parser.add_argument("--students", type=int, default=20, help="students per roll call")
-    parser.add_argument("--classes", type=int, default=2000, help="classes to generate a year of sessions for")
+    parser.add_argument(
+        "--classes", type=int, default=2000, help="classes to generate a year of sessions for"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args)))
         return
-    argv = ["--sessions", str(args.sessions), "--students", str(args.students), "--classes", str(args.classes)]
+    argv = [
+        "--sessions",
+        str(args.sessions),
+        "--students",
+        str(args.students),
+        "--classes",
+        str(args.classes),
+    ]
     results = {}
     for name in ("sqlite", "postgres"):
         if args.db in (name, "both"):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from feedesk.attendance.models import AbsenceReason, Attendance, Session
@@ -160,9 +160,13 @@ def mark_history(session: Session) -> QuerySet[Attendance]:
     )
 
 
-def absence_reasons(*, organization_id: int, for_students: bool = False) -> QuerySet[AbsenceReason]:
+def absence_reasons(
+    *, organization_id: int, for_students: bool = False, include_inactive: bool = False
+) -> QuerySet[AbsenceReason]:
     """The school's code table (`GET /absence-reasons`); students see only theirs."""
-    qs = AbsenceReason.objects.filter(organization_id=organization_id, is_active=True)
+    qs = AbsenceReason.objects.filter(organization_id=organization_id)
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
     if for_students:
         qs = qs.filter(usable_by_students=True)
     return qs.order_by("code")
@@ -188,8 +192,6 @@ def renewal_warnings(
     qs = enrolments_visible_to(user).filter(status=Enrolment.Status.ACTIVE, expired_on__isnull=True)
     if user.role == Role.ADVISER:
         qs = qs.filter(adviser=user)
-    from django.db.models import F
-
     qs = qs.annotate(left=F("purchased_hours") + F("gift_hours") - F("consumed_hours")).filter(
         Q(left__lte=settings.renewal_threshold_hours) | Q(valid_until__range=(today, soon))
     )
@@ -207,3 +209,15 @@ def renewal_warnings(
             )
         )
     return [(advisers[k], v) for k, v in groups.items()]
+
+
+def student_hours(student_id: int) -> tuple[list[tuple[Enrolment, HoursPosition]], HoursTotals]:
+    """The hours block of the student page: each enrolment's position and their totals."""
+    enrolments = list(
+        Enrolment.objects.filter(student_id=student_id)
+        .exclude(status=Enrolment.Status.CANCELLED)
+        .select_related("class_group", "class_group__course")
+        .order_by("-created_at")
+    )
+    positions = hours_positions(enrolments)
+    return [(e, positions[e.pk]) for e in enrolments], totals(positions.values())
