@@ -189,7 +189,7 @@ def test_going_past_zero_needs_permission_and_bills_arrears(school, hours):
     record_attendance(actor=school.instructor, session=s1, student=student, status="present")
     with pytest.raises(Conflict) as refused:
         record_attendance(actor=school.head_teacher, session=s2, student=student, status="present")
-    assert refused.value.code == "hours_exhausted" and "0" in refused.value.message
+    assert refused.value.code == "hours_exhausted" and "has 0 hours left" in str(refused.value.message)
     mark = record_attendance(
         actor=school.cashier, session=s2, student=student, status="present", allow_overdraw=True
     )
@@ -295,3 +295,22 @@ def test_renewal_warnings_group_low_hours_and_expiry_by_adviser(school, hours):
     assert groups[school.adviser][0].low_hours and groups[school.adviser][0].remaining_hours == 4
     assert [w.enrolment.pk for w in groups[None]] == [expiring.pk] and groups[None][0].expiring
     assert [a for a, _items in renewal_warnings(user=school.adviser)] == [school.adviser]
+
+
+def test_attendance_roles_never_move_money(school):
+    from feedesk.core.permissions import MONEY_CAPABILITIES, Capability, has_capability
+
+    for user in (school.instructor, school.head_teacher):
+        assert has_capability(user, Capability.TAKE_ATTENDANCE)
+        assert not any(has_capability(user, cap) for cap in MONEY_CAPABILITIES)
+        assert not has_capability(user, Capability.OVERDRAW_HOURS)
+    assert not has_capability(school.adviser, Capability.TAKE_ATTENDANCE)
+
+
+def test_verify_reports_recognition_drift(school, hours):
+    student, enrolment, _o = hours.enrol()
+    record_attendance(actor=school.instructor, session=hours.session(), student=student, status="present")
+    assert verify_ledger().ok
+    Enrolment.objects.filter(pk=enrolment.pk).update(recognised_amount=1)
+    checks = {p["check"] for p in verify_ledger().problems}
+    assert {"recognised_matches_ledger", "deferred_matches_hours"} <= checks

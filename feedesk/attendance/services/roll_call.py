@@ -97,6 +97,12 @@ class _Arrears:
         )
 
 
+def _fmt(hours: Decimal) -> str:
+    """1.50 → 1.5, 2.00 → 2: how people write hours."""
+    text = f"{hours:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _session_start(session: Session) -> datetime.datetime:
     tz = zoneinfo.ZoneInfo(session.organization.timezone)
     return datetime.datetime.combine(session.date, session.start_time, tzinfo=tz)
@@ -427,8 +433,8 @@ def _apply(
                     )
                     % {
                         "student": enrolment.student.name,
-                        "left": (pool.purchased - pool.paid_used) + (enrolment.gift_hours - pool.gift_used),
-                        "hours": hours,
+                        "left": _fmt(pool.purchased - pool.paid_used + enrolment.gift_hours - pool.gift_used),
+                        "hours": _fmt(hours),
                     },
                     code="hours_exhausted",
                 )
