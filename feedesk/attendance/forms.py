@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from feedesk.attendance.models import AbsenceReason
+from feedesk.attendance.models import AbsenceReason, AttendanceSettings
 
 
 class SessionTimesForm(forms.Form):
@@ -29,3 +29,15 @@ class AbsenceReasonForm(forms.Form):
 class ClosedDateForm(forms.Form):
     date = forms.DateField(label=_("date"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("reason"), max_length=200, required=False)
+
+
+class SettingsForm(forms.ModelForm):
+    class Meta:
+        model = AttendanceSettings
+        fields = [
+            "gift_hours_first",
+            "renewal_threshold_hours",
+            "renewal_days_before_expiry",
+            "student_cutoff_minutes",
+            "roll_call_early_minutes",
+        ]

@@ -15,5 +15,6 @@ urlpatterns = [
     path("reasons/", views.reasons, name="reasons"),
     path("closed-dates/", views.closed_date_add, name="closed_date_add"),
     path("closed-dates/<int:pk>/remove/", views.closed_date_remove, name="closed_date_remove"),
+    path("settings/", views.settings_update, name="settings"),
     path("renewals/", views.renewals, name="renewals"),
 ]

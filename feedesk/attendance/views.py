@@ -11,7 +11,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from feedesk.attendance import selectors
-from feedesk.attendance.forms import AbsenceReasonForm, CancelForm, ClosedDateForm, SessionTimesForm
+from feedesk.attendance.forms import (
+    AbsenceReasonForm,
+    CancelForm,
+    ClosedDateForm,
+    SessionTimesForm,
+    SettingsForm,
+)
 from feedesk.attendance.models import Attendance, ClosedDate, Session
 from feedesk.attendance.services import (
     Mark,
@@ -23,7 +29,9 @@ from feedesk.attendance.services import (
     remove_closed_date,
     reschedule_session,
     save_absence_reason,
+    settings_for,
     take_roll_call,
+    update_settings,
 )
 from feedesk.catalog.selectors import classes_visible_to
 from feedesk.core.errors import DomainError, NotFound
@@ -279,6 +287,7 @@ def reasons(request: HttpRequest) -> HttpResponse:
             "reasons": selectors.absence_reasons(organization_id=user.tenant_id, include_inactive=True),
             "form": form,
             "closed_form": closed_form,
+            "settings_form": SettingsForm(instance=settings_for(user.tenant_id)),
             "closed_dates": ClosedDate.objects.filter(organization_id=user.tenant_id).select_related(
                 "campus"
             ),
@@ -320,3 +329,15 @@ def renewals(request: HttpRequest) -> HttpResponse:
         "attendance/renewals.html",
         {"renewal_groups": selectors.renewal_warnings(user=_user(request))},
     )
+
+
+@login_required
+@require_POST
+def settings_update(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = SettingsForm(request.POST)
+    if form.is_valid():
+        _run(request, lambda: update_settings(actor=user, **form.cleaned_data), _("Settings saved."))
+    else:
+        messages.error(request, _("Check the settings: every number must be zero or more."))
+    return redirect("attendance:reasons")

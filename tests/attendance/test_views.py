@@ -61,3 +61,32 @@ def test_generate_and_add_from_the_class_page(client, school):
         {"date": "2026-10-10", "start_time": "14:00", "end_time": "15:00"},
     )
     assert Session.objects.filter(class_group=school.klass).count() == generated + 1
+
+
+def test_settings_form_updates_the_school(client, school):
+    from feedesk.attendance.services import settings_for
+
+    client.force_login(school.principal)
+    client.post(
+        reverse("attendance:settings"),
+        {
+            "gift_hours_first": "on",
+            "renewal_threshold_hours": "6",
+            "renewal_days_before_expiry": "10",
+            "student_cutoff_minutes": "60",
+            "roll_call_early_minutes": "15",
+        },
+    )
+    settings = settings_for(school.org.pk)
+    assert settings.gift_hours_first and settings.renewal_threshold_hours == 6
+    client.force_login(school.instructor)
+    client.post(
+        reverse("attendance:settings"),
+        {
+            "renewal_threshold_hours": "1",
+            "renewal_days_before_expiry": "1",
+            "student_cutoff_minutes": "1",
+            "roll_call_early_minutes": "1",
+        },
+    )
+    assert settings_for(school.org.pk).renewal_threshold_hours == 6
