@@ -314,3 +314,39 @@ def test_verify_reports_recognition_drift(school, hours):
     Enrolment.objects.filter(pk=enrolment.pk).update(recognised_amount=1)
     checks = {p["check"] for p in verify_ledger().problems}
     assert {"recognised_matches_ledger", "deferred_matches_hours"} <= checks
+
+
+def test_correcting_a_mark_that_recognised_nothing_keeps_the_fen(school, hours):
+    from feedesk.catalog.services import create_class, create_course
+
+    course = create_course(
+        actor=school.principal,
+        subject=school.subject,
+        name="一分钱三课时",
+        price_model="package",
+        package_hours=Decimal(3),
+        package_price=1,
+    )
+    klass = create_class(
+        actor=school.principal,
+        course=course,
+        campus=school.campus,
+        name="舍入班",
+        instructor=school.instructor,
+        capacity=3,
+        start_date=datetime.date(2026, 1, 1),
+        end_date=datetime.date(2026, 12, 31),
+        schedule=[(5, datetime.time(9), datetime.time(10))],
+    )
+    student, enrolment, _o = hours.enrol(klass=klass)
+    first, second = hours.session(klass=klass), hours.session(klass=klass)
+    a = record_attendance(actor=school.instructor, session=first, student=student, status="present")
+    b = record_attendance(actor=school.instructor, session=second, student=student, status="present")
+    assert (a.amount, a.entry, b.amount) == (0, None, 1)  # round(1/3) = 0, round(2/3) = 1
+    record_attendance(
+        actor=school.instructor, session=first, student=student, status="leave", reason_code="sick"
+    )
+    position = hours_position(Enrolment.objects.get(pk=enrolment.pk))
+    assert (position.consumed_hours, position.recognised_amount, position.deferred_amount) == (1, 0, 1)
+    report = verify_ledger()
+    assert report.ok, report.problems

@@ -391,7 +391,13 @@ def _apply(
         if old is not None:
             pool.paid_used -= old.paid_hours
             pool.gift_used -= old.gift_hours
-            pool.reversed_amount[old.entry_id] -= pool.restate()
+            given_back = -pool.restate()
+            if old.entry_id is None:
+                # The old mark recognised nothing itself (gift hours, or a fen lost to rounding), so
+                # there is no entry to reverse: the adjustment travels in the new consumption entry.
+                pool.consumed_amount -= given_back
+            else:
+                pool.reversed_amount[old.entry_id] += given_back
             retire.append(old)
             if old.makeup_credit_used:
                 credits_to_release.append(old.pk)
@@ -456,12 +462,9 @@ def _apply(
             paid += short
         pool.paid_used += paid
         pool.gift_used += gift
-        amount = pool.restate()
-        pool.consumed_amount += amount
+        pool.consumed_amount += pool.restate()
         new_marks.append((mark, pool, paid, gift, reason, old))
-        result.recognised += amount
-    for pool in pools.values():
-        result.recognised -= sum(pool.reversed_amount.values())
+    result.recognised = sum(p.consumed_amount - sum(p.reversed_amount.values()) for p in pools.values())
 
     if not new_marks:
         return result
@@ -520,12 +523,13 @@ def _apply(
         for pool in pools.values()
         if pool.consumed_amount
     ]
+    consumed_total = sum(leg.amount for leg in consumption_legs)
     if consumption_legs:
         drafts.append(
             EntryDraft(
                 code=EntryCode.CONSUMPTION,
                 idempotency_key=f"{prefix}:consumption",
-                legs=[*consumption_legs, Leg(revenue, -sum(leg.amount for leg in consumption_legs))],
+                legs=[*consumption_legs, *([Leg(revenue, -consumed_total)] if consumed_total else [])],
                 effective_date=session.date,
                 memo=_("Roll call · %(class)s %(date)s")
                 % {"class": session.class_group.name, "date": session.date},
