@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("attendance/", include("feedesk.attendance.urls")),
+    path("gateways/", include("feedesk.gateways.urls")),
     path("", include("feedesk.desk.urls")),
 ]

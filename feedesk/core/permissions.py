@@ -38,6 +38,7 @@ class Capability(StrEnum):
     MANAGE_SESSIONS = "manage_sessions"
     # Let a session go past an enrolment's remaining hours; the shortfall is billed as arrears.
     OVERDRAW_HOURS = "overdraw_hours"
+    MANAGE_GATEWAYS = "manage_gateways"  # merchant keys for online payment: principal and finance
 
 
 _ALL = set(Capability)

@@ -90,3 +90,15 @@ def test_settings_form_updates_the_school(client, school):
         },
     )
     assert settings_for(school.org.pk).renewal_threshold_hours == 6
+
+
+def test_desk_pages_show_hours_and_renewal_warnings(client, school, hours):
+    from decimal import Decimal
+
+    student, enrolment, _o = hours.enrol(klass=school.lesson_class, hours=Decimal(3))
+    client.force_login(school.principal)
+    page = client.get(reverse("desk:student", args=[student.pk])).content.decode()
+    assert reverse("attendance:enrolment", args=[enrolment.pk]) in page
+    assert "¥450.00" in page  # 3 lessons at ¥150 still deferred
+    dashboard = client.get(reverse("desk:dashboard")).content.decode()
+    assert student.name in dashboard and "renewal-warnings" in dashboard
