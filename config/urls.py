@@ -6,6 +6,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("feedesk.api.urls")),
     path("settings/api-tokens/", include("feedesk.api.urls_staff")),
+    path("attendance/", include("feedesk.attendance.urls")),
     path("gateways/", include("feedesk.gateways.urls")),
     path("", include("feedesk.desk.urls")),
 ]
