@@ -256,3 +256,41 @@ def loaded(model: type[models.Model], names: Sequence[str], values: Sequence[Any
     # from_db takes the values in the model's field order.
     ordered = [f.attname for f in model._meta.concrete_fields if f.attname in by_name]
     return model.from_db(DEFAULT_DB_ALIAS, ordered, [by_name[name] for name in ordered])
+
+
+@lru_cache(maxsize=64)
+def _converters(
+    model: type[models.Model], names: tuple[str, ...]
+) -> tuple[tuple[int, tuple[Any, ...], Any], ...]:
+    """(position, converters, column) for the fields among attnames `names` whose raw values the
+    ORM converts on reading (dates, times and decimals on SQLite, JSON, ...)."""
+    plan = []
+    for index, name in enumerate(names):
+        col = model._meta.get_field(name).get_col(model._meta.db_table)  # type: ignore[union-attr]
+        found = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+        if found:
+            plan.append((index, found, col))
+    return tuple(plan)
+
+
+def columns(model: type[models.Model], names: Sequence[str], alias: str) -> str:
+    """`alias."column", ...` for the attnames `names`, to SELECT rows that `read` turns into instances."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(model._meta.get_field(n).column)}" for n in names)  # type: ignore[union-attr,arg-type]
+
+
+def concrete_names(model: type[models.Model]) -> tuple[str, ...]:
+    """The attnames of all the model's columns, in the order `loaded` wants them."""
+    return tuple(name for name, _field in _init_plan(model))
+
+
+def read(model: type[models.Model], names: Sequence[str], values: Sequence[Any]) -> Any:
+    """`loaded`, after converting the raw values as the ORM does when it reads them."""
+    names = tuple(names)
+    plan = _converters(model, names)
+    if plan:
+        values = list(values)
+        for index, found, col in plan:
+            for converter in found:
+                values[index] = converter(values[index], col, connection)
+    return loaded(model, names, values)

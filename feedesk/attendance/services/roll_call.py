@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -20,7 +21,6 @@ from django.utils.translation import gettext as _
 from feedesk.attendance.models import AbsenceReason, Attendance, AttendanceSettings, MakeupCredit, Session
 from feedesk.attendance.services.reasons import settings_for
 from feedesk.attendance.services.recognition import (
-    deferred_account_ids,
     hour_price,
     recognised_for,
     revenue_account_id,
@@ -28,17 +28,19 @@ from feedesk.attendance.services.recognition import (
 from feedesk.audit.services import record_audit
 from feedesk.billing.models import Order, OrderLine
 from feedesk.billing.services import LineDraft, create_order
-from feedesk.catalog.models import PriceModel
+from feedesk.catalog.models import ClassGroup, Course, PriceModel
+from feedesk.core import sql
 from feedesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from feedesk.core.permissions import Capability, Role, ensure_same_organization, require
 from feedesk.enrolment.models import Enrolment
 from feedesk.ledger.models import Account, AccountRole, EntryCode, JournalEntry
 from feedesk.ledger.services import EntryDraft, Leg, post_entries
-from feedesk.organizations.models import Counter
+from feedesk.organizations.models import Counter, Organization
 from feedesk.people.models import Guardian, Student, StudentGuardian
 from feedesk.users.models import User
 
 ZERO = Decimal(0)
+_STATUSES = frozenset(Attendance.Status.values)
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,64 @@ def _session_start(session: Session) -> datetime.datetime:
     return datetime.datetime.combine(session.date, session.start_time, tzinfo=tz)
 
 
-def _lock_session(session: Session) -> Session:
+_LOCKED = (
+    (Session, "s"),
+    (ClassGroup, "g"),
+    (Course, "c"),
+    (Organization, "o"),
+    (AttendanceSettings, "st"),
+)
+
+
+@lru_cache(maxsize=4)
+def _lock_session_sql(vendor: str) -> str:
+    table = {model: model._meta.db_table for model, _alias in _LOCKED}
+    selected = ", ".join(sql.columns(m, sql.concrete_names(m), alias) for m, alias in _LOCKED)
+    # The session, its class, course and school are locked, as select_related + FOR UPDATE did;
+    # the settings row and the revenue account (locked later, in posting) are only read.
+    lock = sql.lock_clause()
     return (
-        Session.objects.select_for_update()
-        .select_related("class_group__course", "organization")
-        .get(pk=session.pk)
+        f"SELECT {selected}, (SELECT a.id FROM {Account._meta.db_table} a WHERE a.organization_id = "
+        "s.organization_id AND a.role = %s AND a.subject_id = c.subject_id) "
+        f"FROM {table[Session]} s JOIN {table[ClassGroup]} g ON g.id = s.class_group_id "
+        f"JOIN {table[Course]} c ON c.id = g.course_id "
+        f"JOIN {table[Organization]} o ON o.id = s.organization_id "
+        f"LEFT JOIN {table[AttendanceSettings]} st ON st.organization_id = s.organization_id "
+        "WHERE s.id = %s" + (f"{lock} OF s, g, c, o" if lock else "")
     )
+
+
+@dataclass
+class _Locked:
+    session: Session
+    settings: AttendanceSettings
+    revenue_account_id: int | None
+
+
+def _lock_session(session: Session) -> _Locked:
+    """The session locked, with its class, course, school, attendance settings and the id of the
+    revenue account its subject posts to: one statement where the ORM needed several."""
+    rows = sql.fetch(_lock_session_sql(connection.vendor), [AccountRole.TUITION_REVENUE, session.pk])
+    if not rows:
+        raise Session.DoesNotExist("Session matching query does not exist.")
+    row, loaded = rows[0], {}
+    start = 0
+    for model, _alias in _LOCKED:
+        names = sql.concrete_names(model)
+        loaded[model] = row[start : start + len(names)]
+        start += len(names)
+    locked = sql.read(Session, sql.concrete_names(Session), loaded[Session])
+    group = sql.read(ClassGroup, sql.concrete_names(ClassGroup), loaded[ClassGroup])
+    group.course = sql.read(Course, sql.concrete_names(Course), loaded[Course])
+    locked.class_group = group
+    locked.organization = sql.read(Organization, sql.concrete_names(Organization), loaded[Organization])
+    settings_row = loaded[AttendanceSettings]
+    settings = (
+        sql.read(AttendanceSettings, sql.concrete_names(AttendanceSettings), settings_row)
+        if settings_row[0] is not None
+        else settings_for(locked.organization_id)
+    )
+    return _Locked(locked, settings, row[start])
 
 
 def _check_scope(actor: User, session: Session) -> None:
@@ -137,11 +191,11 @@ def take_roll_call(
     with transaction.atomic():
         require(actor, Capability.TAKE_ATTENDANCE)
         ensure_same_organization(actor, session)
-        session = _lock_session(session)
+        locked = _lock_session(session)
+        session, settings = locked.session, locked.settings
         _check_scope(actor, session)
         if allow_overdraw:
             require(actor, Capability.OVERDRAW_HOURS, campus_id=session.class_group.campus_id)
-        settings = settings_for(session.organization_id)
         now = now or timezone.now()
         opens = _session_start(session) - datetime.timedelta(minutes=settings.roll_call_early_minutes)
         if now < opens:
@@ -160,6 +214,7 @@ def take_roll_call(
             set_by_role=Attendance.SetBy.STAFF,
             allow_overdraw=allow_overdraw,
             settings=settings,
+            revenue_account=locked.revenue_account_id,
         )
 
 
@@ -212,8 +267,8 @@ def report_absence(
             if reporter.pk != student.pk:
                 raise NotFound(_("Not found."))
             role, actor = Attendance.SetBy.STUDENT, None
-        session = _lock_session(session)
-        settings = settings_for(session.organization_id)
+        locked = _lock_session(session)
+        session, settings = locked.session, locked.settings
         cutoff = _session_start(session) - datetime.timedelta(minutes=settings.student_cutoff_minutes)
         if (now or timezone.now()) > cutoff:
             raise Conflict(
@@ -228,6 +283,7 @@ def report_absence(
             set_by_role=role,
             allow_overdraw=False,
             settings=settings,
+            revenue_account=locked.revenue_account_id,
         )
         if result.marks:
             return result.marks[0]
@@ -238,10 +294,13 @@ def _reasons(organization_id: int, marks: Sequence[Mark], set_by_role: str) -> d
     codes = {m.reason_code for m in marks if m.reason_code}
     if not codes:
         return {}
-    found = {
-        r.code: r
-        for r in AbsenceReason.objects.filter(organization_id=organization_id, code__in=codes, is_active=True)
-    }
+    names = sql.concrete_names(AbsenceReason)
+    rows = sql.fetch(
+        f"SELECT {sql.columns(AbsenceReason, names, 'r')} FROM {AbsenceReason._meta.db_table} r "
+        f"WHERE r.organization_id = %s AND r.is_active = %s AND r.code IN ({sql.placeholders(len(codes))})",
+        [organization_id, True, *codes],
+    )
+    found = {r.code: r for r in (sql.read(AbsenceReason, names, row) for row in rows)}
     for code in codes - set(found):
         raise ValidationFailed(
             _("“%(code)s” is not one of the school's absence reasons.") % {"code": code},
@@ -260,7 +319,7 @@ def _reasons(organization_id: int, marks: Sequence[Mark], set_by_role: str) -> d
 def _validate_marks(marks: Sequence[Mark]) -> None:
     seen: set[int] = set()
     for mark in marks:
-        if mark.status not in Attendance.Status.values:
+        if mark.status not in _STATUSES:
             raise ValidationFailed(
                 _("Attendance is present, absent or leave."), code="attendance_status_invalid"
             )
@@ -275,15 +334,24 @@ def _validate_marks(marks: Sequence[Mark]) -> None:
         seen.add(mark.student_id)
 
 
-def _enrolments(session: Session, student_ids: list[int]) -> dict[int, Enrolment]:
-    found = {
-        e.student_id: e
-        for e in Enrolment.objects.select_for_update()
-        .filter(
-            class_group_id=session.class_group_id, student_id__in=student_ids, status=Enrolment.Status.ACTIVE
-        )
-        .order_by("pk")
-    }
+def _enrolments(session: Session, student_ids: list[int]) -> tuple[dict[int, Enrolment], dict[int, int]]:
+    """The students' active enrolments in the session's class, locked in pk order, and their
+    deferred-tuition account ids (by enrolment id)."""
+    fields = sql.concrete_names(Enrolment)
+    rows = sql.fetch(
+        f"SELECT {sql.columns(Enrolment, fields, 'e')}, (SELECT a.id FROM {Account._meta.db_table} a "
+        "WHERE a.enrolment_id = e.id AND a.role = %s) "
+        f"FROM {Enrolment._meta.db_table} e WHERE e.class_group_id = %s AND e.status = %s "
+        f"AND e.student_id IN ({sql.placeholders(len(student_ids))}) ORDER BY e.id" + sql.lock_clause(),
+        [AccountRole.DEFERRED_TUITION, session.class_group_id, Enrolment.Status.ACTIVE, *student_ids],
+    )
+    found: dict[int, Enrolment] = {}
+    deferred: dict[int, int] = {}
+    for row in rows:
+        enrolment = sql.read(Enrolment, fields, row[:-1])
+        found[enrolment.student_id] = enrolment
+        if row[-1] is not None:
+            deferred[enrolment.pk] = row[-1]
     missing = [pk for pk in student_ids if pk not in found]
     if missing:
         names = dict(
@@ -308,7 +376,7 @@ def _enrolments(session: Session, student_ids: list[int]) -> dict[int, Enrolment
                 % {"id": enrolment.pk, "date": enrolment.valid_until},
                 code="enrolment_expired",
             )
-    return found
+    return found, deferred
 
 
 def _hours_for(mark: Mark, session: Session, reason: AbsenceReason | None) -> Decimal:
@@ -341,6 +409,7 @@ def _apply(
     set_by_role: str,
     allow_overdraw: bool,
     settings: AttendanceSettings,
+    revenue_account: int | None,
 ) -> RollCallResult:
     result = RollCallResult(session=session)
     if session.status == Session.Status.CANCELLED:
@@ -349,10 +418,18 @@ def _apply(
     if not marks:
         return result
     reasons = _reasons(session.organization_id, marks, set_by_role)
-    enrolments = _enrolments(session, [m.student_id for m in marks])
+    enrolments, deferred = _enrolments(session, [m.student_id for m in marks])
+    mark_names = sql.concrete_names(Attendance)
     current = {
         a.student_id: a
-        for a in Attendance.objects.filter(session=session, is_current=True).select_related("reason")
+        for a in (
+            sql.read(Attendance, mark_names, row)
+            for row in sql.fetch(
+                f"SELECT {sql.columns(Attendance, mark_names, 'm')} FROM {Attendance._meta.db_table} m "
+                "WHERE m.session_id = %s AND m.is_current = %s",
+                [session.pk, True],
+            )
+        )
     }
     pools: dict[int, _Pool] = {}
     retire: list[Attendance] = []
@@ -469,8 +546,8 @@ def _apply(
     if not new_marks:
         return result
     organization_id = session.organization_id
-    deferred = deferred_account_ids(list(pools))
-    revenue = revenue_account_id(session.class_group)
+    # Read with the session lock; absent only if the subject has no revenue account (which raises).
+    revenue = revenue_account if revenue_account is not None else revenue_account_id(session.class_group)
     if arrears:
         # The fixed lock order: counters, then accounts by pk, then the chain head (in posting).
         Counter.objects.select_for_update().filter(organization_id=organization_id, name="order").first()
@@ -481,7 +558,7 @@ def _apply(
         )
         list(
             Account.objects.select_for_update()
-            .filter(pk__in=[*deferred.values(), revenue, *receivables])
+            .filter(pk__in=[*(deferred[pk] for pk in pools if pk in deferred), revenue, *receivables])
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -541,27 +618,14 @@ def _apply(
 
     if retire:
         Attendance.objects.filter(pk__in=[a.pk for a in retire]).update(is_current=False)
-    rows = []
-    for mark, pool, paid, gift, reason, old in new_marks:
-        rows.append(
-            Attendance(
-                organization_id=organization_id,
-                session=session,
-                enrolment=pool.enrolment,
-                student_id=mark.student_id,
-                status=mark.status,
-                reason=reason,
-                set_by_role=set_by_role,
-                set_by=actor,
-                paid_hours=paid,
-                gift_hours=gift,
-                makeup_credit_used=mark.use_makeup_credit,
-                amount=pool.consumed_amount,
-                entry=consumption_entry if pool.consumed_amount else None,
-                replaces=old,
-            )
-        )
-    Attendance.objects.bulk_create(rows)
+    rows = _insert_marks(
+        organization_id=organization_id,
+        session=session,
+        new_marks=new_marks,
+        set_by_role=set_by_role,
+        actor=actor,
+        consumption_entry=consumption_entry,
+    )
     result.marks = rows
     if credits_to_release:
         MakeupCredit.objects.filter(used_by_id__in=credits_to_release).update(used_by=None)
@@ -584,10 +648,16 @@ def _apply(
         MakeupCredit.objects.bulk_create(grants)
 
     _save_pools(pools.values())
-    Session.objects.filter(pk=session.pk).update(
-        roll_call_count=round_no,
-        roll_called_at=timezone.now(),
-        roll_call_entry=consumption_entry or session.roll_call_entry,
+    sql.update_by_pk(
+        Session,
+        [session.pk],
+        assign={
+            "roll_call_count": {session.pk: round_no},
+            "roll_called_at": {session.pk: timezone.now()},
+            "roll_call_entry": {
+                session.pk: consumption_entry.pk if consumption_entry else session.roll_call_entry_id
+            },
+        },
     )
     session.roll_call_count = round_no
     record_audit(
@@ -612,6 +682,80 @@ def _apply(
         },
     )
     return result
+
+
+_MARK_COLUMNS = (
+    "organization_id",
+    "session_id",
+    "enrolment_id",
+    "student_id",
+    "status",
+    "reason_id",
+    "set_by_role",
+    "set_by_id",
+    "paid_hours",
+    "gift_hours",
+    "makeup_credit_used",
+    "amount",
+    "entry_id",
+    "replaces_id",
+    "is_current",
+    "created_at",
+)
+
+
+def _insert_marks(
+    *,
+    organization_id: int,
+    session: Session,
+    new_marks: list[tuple[Mark, _Pool, Decimal, Decimal, AbsenceReason | None, Attendance | None]],
+    set_by_role: str,
+    actor: User | None,
+    consumption_entry: JournalEntry | None,
+) -> list[Attendance]:
+    """INSERT the new marks in one statement and return them as saved instances (related objects
+    cached, as the ORM would have them after bulk_create)."""
+    created_at = timezone.now()
+    values = [
+        (
+            organization_id,
+            session.pk,
+            pool.enrolment.pk,
+            mark.student_id,
+            mark.status,
+            reason.pk if reason else None,
+            set_by_role,
+            actor.pk if actor else None,
+            paid,
+            gift,
+            mark.use_makeup_credit,
+            pool.consumed_amount,
+            consumption_entry.pk if consumption_entry and pool.consumed_amount else None,
+            old.pk if old else None,
+            True,
+            created_at,
+        )
+        for mark, pool, paid, gift, reason, old in new_marks
+    ]
+    ids = sql.insert_rows(Attendance, _MARK_COLUMNS, values, returning=("id",))
+    rows = []
+    for (pk,), row, (_mark, pool, _paid, _gift, reason, old) in zip(ids, values, new_marks, strict=True):
+        mark_row: Attendance = sql.new(
+            Attendance,
+            {"id": pk, **dict(zip(_MARK_COLUMNS, row, strict=True))},
+            related={
+                "session": session,
+                "enrolment": pool.enrolment,
+                "reason": reason,
+                "set_by": actor,
+                "entry": consumption_entry if row[12] is not None else None,
+                "replaces": old,
+            },
+        )
+        mark_row._state.adding = False
+        mark_row._state.db = connection.alias
+        rows.append(mark_row)
+    return rows
 
 
 def _save_pools(pools: Iterable[_Pool]) -> None:
