@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "feedesk.billing",
     "feedesk.enrolment",
     "feedesk.payments",
+    "feedesk.portal",
     "feedesk.desk",
     "feedesk.demo",
 ]

@@ -23,6 +23,7 @@ from feedesk.organizations.services import next_number
 from feedesk.payments.models import Allocation, Channel, Payment
 from feedesk.payments.selectors import propose_allocation
 from feedesk.people.models import Student
+from feedesk.people.selectors import family_student_ids
 from feedesk.users.models import User
 
 
@@ -63,11 +64,13 @@ def _money_accounts(*, student: Student, channel: str) -> tuple[int, int, int]:
     return clearing, by_role[AccountRole.RECEIVABLE], by_role[AccountRole.STUDENT_CREDIT]
 
 
-def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Order]:
+def _lock_orders(*, student: Student, order_ids: Sequence[int], family: bool = False) -> dict[int, Order]:
+    """Lock the orders by pk. With `family`, a sibling's orders (a shared guardian) may be among them."""
+    student_ids = family_student_ids(student) if family else {student.pk}
     orders = {
         o.pk: o
         for o in Order.objects.select_for_update()
-        .filter(pk__in=order_ids, student_id=student.pk)
+        .filter(pk__in=order_ids, student_id__in=student_ids)
         .order_by("pk")
     }
     missing = set(order_ids) - set(orders)
@@ -121,6 +124,26 @@ def _check_allocations(
         )
 
 
+def _receivable_legs(
+    student: Student, orders: dict[int, Order], requests: Sequence[AllocationRequest], receivable: int
+) -> list[Leg]:
+    """Credit each order's own student's receivable (a sibling's order credits the sibling's)."""
+    by_student: dict[int, int] = {}
+    for r in requests:
+        sid = orders[r.order_id].student_id
+        by_student[sid] = by_student.get(sid, 0) + r.amount
+    others = {
+        sid: pk
+        for sid, pk in Account.objects.filter(
+            student_id__in=[sid for sid in by_student if sid != student.pk], role=AccountRole.RECEIVABLE
+        ).values_list("student_id", "pk")
+    }
+    return [
+        Leg(receivable if sid == student.pk else others[sid], -amount)
+        for sid, amount in sorted(by_student.items())
+    ]
+
+
 def _apply_to_orders(orders: dict[int, Order], requests: Sequence[AllocationRequest]) -> None:
     for request in requests:
         order = orders[request.order_id]
@@ -172,7 +195,8 @@ def record_payment(
             ]
         else:
             requests = list(allocations)
-            orders = _lock_orders(student=student, order_ids=[r.order_id for r in requests])
+            # One payment may settle the orders of several children of one family (the portal's cart).
+            orders = _lock_orders(student=student, order_ids=[r.order_id for r in requests], family=True)
         _check_allocations(orders, requests, amount)
 
         number = next_number(organization_id=student.organization_id, name="receipt")
@@ -193,7 +217,7 @@ def record_payment(
                 EntryDraft(
                     code=EntryCode.ALLOCATION,
                     idempotency_key=f"payment:{key}:allocated",
-                    legs=[Leg(credit, allocated), Leg(receivable, -allocated)],
+                    legs=[Leg(credit, allocated), *_receivable_legs(student, orders, requests, receivable)],
                     effective_date=timezone.localdate(received),
                     memo=" ".join(f"#{orders[r.order_id].number}" for r in requests),
                 )
@@ -300,7 +324,9 @@ def reverse_payment(*, actor: User, payment: Payment, reason: str) -> Payment:
             code="payment_already_reversed",
         )
     originals = list(Allocation.objects.filter(payment=payment, amount__gt=0).order_by("pk"))
-    orders = _lock_orders(student=payment.student, order_ids=sorted({a.order_id for a in originals}))
+    orders = _lock_orders(
+        student=payment.student, order_ids=sorted({a.order_id for a in originals}), family=True
+    )
     credit_account = Account.objects.select_for_update().get(
         student_id=payment.student_id, role=AccountRole.STUDENT_CREDIT
     )
