@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from feedesk.enrolment.services import enrol_student
 from feedesk.people.services import create_guardian
@@ -35,10 +36,17 @@ class Family:
         self.phone = phone
 
     def client(self) -> Client:
-        client = Client()
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
         response = client.post("/portal/login/", {"phone": self.phone, "password": PASSWORD})
         assert response.status_code == 302, response.content[:500]
         return client
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are compared in English; pages otherwise follow the school's default (zh-Hans)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -37,14 +37,16 @@ def test_login_with_phone_and_password(family):
 
 
 def test_wrong_password_is_refused(family):
-    response = Client().post("/portal/login/", {"phone": family.phone, "password": "nope-nope"})
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        "/portal/login/", {"phone": family.phone, "password": "nope-nope"}
+    )
     assert response.status_code == 200
     assert "_auth_user_id" not in response.client.session
 
 
 def test_pages_need_a_portal_login(family, school):
-    assert Client().get("/portal/courses/").status_code == 302
-    staff = Client()
+    assert Client(HTTP_ACCEPT_LANGUAGE="en").get("/portal/courses/").status_code == 302
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
     staff.force_login(school.cashier)
     response = staff.get("/portal/")
     assert response.status_code == 302 and "/portal/login/" in response["Location"]
@@ -53,7 +55,7 @@ def test_pages_need_a_portal_login(family, school):
 def test_same_phone_at_two_schools_picks_the_school(family, other_school):
     update_portal_settings(actor=other_school.principal, carts_enabled=True, allow_partial=False)
     there = Family(other_school, family.phone, ("赵小虎",))
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     response = client.post("/portal/login/", {"phone": family.phone, "password": PASSWORD})
     assert response.status_code == 200 and other_school.org.name in html(response)
     # Only the accounts whose password was checked can be picked.
@@ -68,19 +70,21 @@ def test_same_phone_at_two_schools_picks_the_school(family, other_school):
 @override_settings(FEEDESK_CODE_SENDER=SENDER)
 def test_reset_password_by_code(family):
     codes.SENT.clear()
-    Client().post("/portal/code/", {"phone": family.phone})
+    Client(HTTP_ACCEPT_LANGUAGE="en").post("/portal/code/", {"phone": family.phone})
     assert len(codes.SENT) == 1 and codes.SENT[0]["purpose"] == "reset"
     code = codes.SENT[0]["code"]
     stored = AccessCode.objects.get(user=family.user, used_at__isnull=True)
     assert code not in stored.code_hash  # only a hash is kept
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     response = client.post(
         "/portal/code/set/",
         {"phone": family.phone, "code": code, "password": "brand-new-2026", "password2": "brand-new-2026"},
     )
     assert response.status_code == 302
     assert (
-        Client().post("/portal/login/", {"phone": family.phone, "password": "brand-new-2026"}).status_code
+        Client(HTTP_ACCEPT_LANGUAGE="en")
+        .post("/portal/login/", {"phone": family.phone, "password": "brand-new-2026"})
+        .status_code
         == 302
     )
     # A used code does not work twice.
@@ -114,20 +118,20 @@ def test_reset_code_expires(family):
 
 @override_settings(FEEDESK_CODE_SENDER="", FEEDESK_SHOW_CODES_ON_SCREEN=False)
 def test_without_a_sender_codes_are_never_shown(family):
-    response = Client().post("/portal/code/", {"phone": family.phone})
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post("/portal/code/", {"phone": family.phone})
     assert "data-demo-code" not in html(response)
     assert not AccessCode.objects.filter(user=family.user, purpose="reset").exists()
 
 
 @override_settings(FEEDESK_CODE_SENDER="", FEEDESK_SHOW_CODES_ON_SCREEN=True)
 def test_demo_shows_the_code_clearly_marked(family):
-    page = html(Client().post("/portal/code/", {"phone": family.phone}))
+    page = html(Client(HTTP_ACCEPT_LANGUAGE="en").post("/portal/code/", {"phone": family.phone}))
     assert "data-demo-code" in page and "DEMO ONLY" in page
 
 
 def test_unknown_phone_gets_the_same_answer(family):
     with override_settings(FEEDESK_CODE_SENDER=SENDER):
-        page = html(Client().post("/portal/code/", {"phone": "13012345678"}))
+        page = html(Client(HTTP_ACCEPT_LANGUAGE="en").post("/portal/code/", {"phone": "13012345678"}))
     assert "If this number has a portal account" in page
 
 
@@ -155,7 +159,7 @@ def test_student_login_sees_only_themselves(family, school):
     child.save(update_fields=["phone"])
     invitation = invite_student(actor=school.cashier, student=child)
     set_password_with_code(phone=child.phone, code=invitation.code, new_password="student-pass-2026")
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     assert (
         client.post("/portal/login/", {"phone": child.phone, "password": "student-pass-2026"}).status_code
         == 302
@@ -325,7 +329,7 @@ def test_language_switch(family):
 
 
 def test_csrf_is_enforced(family):
-    client = Client(enforce_csrf_checks=True)
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(family.user)
     assert client.post("/portal/cart/add/", {"order": family.orders[0].pk}).status_code == 403
 
