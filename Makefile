@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+DEMO_ADDR ?= 127.0.0.1:8000
 
 .PHONY: install demo serve test lint typecheck test-sqlite test-postgres messages bench clean
 
@@ -16,10 +17,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed
 
+# The demo database is SQLite (db.sqlite3) unless DATABASE_URL says otherwise; loading is skipped when done.
 demo: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py load_demo --url http://$(DEMO_ADDR)
+	$(PY) manage.py runserver $(DEMO_ADDR)
 
 lint: install
 	$(VENV)/bin/ruff check .
