@@ -36,8 +36,8 @@ from feedesk.payments.models import Channel, Payment
 from feedesk.payments.selectors import student_account
 from feedesk.payments.services import AllocationRequest, apply_credit, record_payment, reverse_payment
 from feedesk.people.models import Guardian, Student
-from feedesk.portal.services import update_portal_settings
 from feedesk.people.services import create_guardian, create_student
+from feedesk.portal.services import update_portal_settings
 from feedesk.users.models import User
 
 YUAN = 100
