@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "feedesk.billing",
     "feedesk.enrolment",
     "feedesk.payments",
+    "feedesk.gateways",
     "feedesk.portal",
     "feedesk.desk",
     "feedesk.demo",
@@ -102,6 +103,9 @@ LOGIN_URL = "desk:login"
 LOGIN_REDIRECT_URL = "desk:dashboard"
 LOGOUT_REDIRECT_URL = "desk:login"
 
+# System accounts (the online gateway's poster) are refused at login.
+AUTHENTICATION_BACKENDS = ["feedesk.gateways.auth.HumanAccountsBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -126,9 +130,19 @@ FEEDESK_SHOW_CODES_ON_SCREEN = env_bool("FEEDESK_SHOW_CODES_ON_SCREEN", default=
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Merchant keys and API secrets are redacted from every record before any handler sees it.
+    "filters": {"redact_secrets": {"()": "feedesk.gateways.secrets.SecretRedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("FEEDESK_LOG_LEVEL", "WARNING")},
 }
+
+# Online payment gateways. FEEDESK_SITE_URL is the public address providers send callbacks to.
+FEEDESK_SITE_URL = os.environ.get("FEEDESK_SITE_URL", "http://127.0.0.1:8000")
+# Gateway secrets are encrypted with a key derived from this (or SECRET_KEY when empty).
+FEEDESK_SECRETS_KEY = os.environ.get("FEEDESK_SECRETS_KEY", "")
+# The simulated gateway lets anyone "pay": on only for development, demos and tests.
+FEEDESK_ALLOW_SIMULATED_GATEWAY = env_bool("FEEDESK_ALLOW_SIMULATED_GATEWAY", default=DEBUG)
+FEEDESK_SIM_WECHAT_API_URL = os.environ.get("FEEDESK_SIM_WECHAT_API_URL", "")
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("FEEDESK_SECURE_COOKIES", default=True)

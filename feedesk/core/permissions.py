@@ -34,6 +34,7 @@ class Capability(StrEnum):
     REVERSE_PAYMENT = "reverse_payment"
     VIEW_LEDGER = "view_ledger"
     MANAGE_CATALOG = "manage_catalog"
+    MANAGE_GATEWAYS = "manage_gateways"  # merchant keys for online payment: principal and finance
     MANAGE_PORTAL = "manage_portal"  # Web options → Carts & Checkout: principal and finance
 
 

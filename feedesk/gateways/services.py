@@ -1,0 +1,591 @@
+"""Online payments: starting a checkout, trusting only verified provider statements, posting once."""
+
+import contextlib
+import datetime
+import json
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from feedesk.audit.services import record_audit
+from feedesk.billing.models import Order
+from feedesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from feedesk.core.money import check_amount, format_money
+from feedesk.core.permissions import Capability, Role, require
+from feedesk.gateways.base import STATUS_RANK, CallbackAnswer, PaymentAction, ProviderStatus, Refused
+from feedesk.gateways.models import (
+    ClientKind,
+    GatewayConfig,
+    GatewayKind,
+    OnlinePayment,
+    OnlinePaymentEvent,
+    OnlineStatus,
+    SimulatedKeys,
+    SystemAccount,
+)
+from feedesk.gateways.registry import (
+    active_gateway,
+    ensure_simulated_keys,
+    gateway_for,
+    simulated_allowed,
+    wechat_configured,
+)
+from feedesk.organizations.models import Organization
+from feedesk.payments.models import Channel, Payment
+from feedesk.payments.services import AllocationRequest, record_payment
+from feedesk.people.models import Guardian, Student, StudentGuardian
+from feedesk.users.models import User
+
+logger = logging.getLogger(__name__)
+Event = OnlinePaymentEvent
+
+SECRET_FIELDS = ("wechat_merchant_private_key", "wechat_apiv3_key", "alipay_app_private_key")
+PLAIN_FIELDS = (
+    "wechat_mchid",
+    "wechat_appid",
+    "wechat_merchant_serial",
+    "wechat_platform_cert",
+    "wechat_platform_public_key",
+    "wechat_platform_public_key_id",
+    "alipay_app_id",
+    "alipay_public_key",
+)
+
+
+# -- the gateway's own staff account ---------------------------------------------------------
+def gateway_system_user(*, organization: Organization) -> User:
+    """The account payments confirmed by a gateway are recorded by.
+
+    `record_payment` asks every caller for TAKE_PAYMENT, so the gateway posts as a per-school
+    system user with the cashier role and access to every campus. It has no usable password,
+    and the authentication backend refuses any account listed in SystemAccount, so nobody can
+    log in as it; receipts and the audit trail show it as "Online payments".
+    """
+    account = SystemAccount.objects.select_related("user").filter(organization=organization).first()
+    if account is not None:
+        return account.user
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                username=f"system.gateway.{organization.slug}",
+                password=None,
+                organization=organization,
+                role=Role.CASHIER,
+                display_name=_("Online payments"),
+            )
+            SystemAccount.objects.create(organization=organization, user=user)
+            return user
+    except IntegrityError:  # created concurrently
+        return SystemAccount.objects.select_related("user").get(organization=organization).user
+
+
+# -- configuration --------------------------------------------------------------------------
+@transaction.atomic
+def save_gateway_config(
+    *,
+    actor: User,
+    active: str,
+    sandbox: bool = False,
+    values: Mapping[str, str] | None = None,
+) -> GatewayConfig:
+    """Save a school's gateway settings. A blank secret keeps the saved one; secrets are never read back."""
+    require(actor, Capability.MANAGE_GATEWAYS)
+    organization = Organization.objects.get(pk=actor.tenant_id)
+    if active not in ("", *GatewayKind.values):
+        raise ValidationFailed(_("Unknown gateway."), code="gateway_invalid")
+    if active == GatewayKind.SIMULATED and not simulated_allowed():
+        raise ValidationFailed(_("The simulated gateway is switched off here."), code="gateway_not_available")
+    config, _created = GatewayConfig.objects.select_for_update().get_or_create(organization=organization)
+    values = values or {}
+    changed: list[str] = []
+    for name in PLAIN_FIELDS:
+        if name in values and (values[name] or "").strip() != getattr(config, name):
+            setattr(config, name, (values[name] or "").strip())
+            changed.append(name)
+    for name in SECRET_FIELDS:
+        if (values.get(name) or "").strip():
+            setattr(config, name, values[name].strip())
+            changed.append(name)
+    config.active = active
+    config.sandbox = sandbox
+    config.updated_by = actor
+    if active == GatewayKind.WECHAT and not wechat_configured(config):
+        raise ValidationFailed(_("Fill in every WeChat Pay field first."), code="gateway_incomplete")
+    if active == GatewayKind.ALIPAY and not (
+        config.alipay_app_id and config.alipay_app_private_key and config.alipay_public_key
+    ):
+        raise ValidationFailed(_("Fill in every Alipay field first."), code="gateway_incomplete")
+    if active in (GatewayKind.WECHAT, GatewayKind.ALIPAY):
+        try:
+            gateway_for(
+                organization, active, config
+            )  # loads every key: a bad paste fails here, not at checkout
+        except Conflict:
+            raise
+        except Exception:
+            raise ValidationFailed(
+                _("A key could not be read. Paste it again, including its BEGIN/END lines."),
+                code="gateway_key_invalid",
+            ) from None
+    config.save()
+    if active == GatewayKind.SIMULATED:
+        ensure_simulated_keys(organization=organization)
+    gateway_system_user(organization=organization)
+    # Names only: the audit trail says which secrets changed, never their values.
+    record_audit(
+        actor=actor, action="gateway.configured", target=config, data={"active": active, "changed": changed}
+    )
+    return config
+
+
+# -- starting a checkout --------------------------------------------------------------------
+def _new_out_trade_no() -> str:
+    return "FD" + timezone.now().strftime("%y%m%d%H%M%S") + secrets.token_hex(7).upper()
+
+
+def start_online_payment(
+    *,
+    student: Student,
+    allocations: Sequence[AllocationRequest],
+    client: str,
+    guardian: Guardian | None = None,
+    description: str = "",
+    return_url: str = "",
+    client_ip: str = "",
+    payer_openid: str = "",
+) -> tuple[OnlinePayment, PaymentAction]:
+    """Open an online payment of the cart's orders (one student's) and ask the gateway how to pay it."""
+    if client not in ClientKind.values:
+        raise ValidationFailed(_("Unknown device kind."), code="client_invalid")
+    if guardian is not None and (
+        guardian.organization_id != student.organization_id
+        or not StudentGuardian.objects.filter(student=student, guardian=guardian).exists()
+    ):
+        raise NotFound(_("Not found."))
+    if not allocations:
+        raise ValidationFailed(_("The cart is empty."), code="cart_empty")
+    organization = Organization.objects.get(pk=student.organization_id)
+    config = GatewayConfig.objects.filter(organization=organization).first()
+    if config is None or not config.active:
+        raise Conflict(_("Online payment is not set up for this school."), code="gateway_not_configured")
+    gateway = active_gateway(organization)
+    orders = {
+        o.pk: o for o in Order.objects.filter(pk__in=[a.order_id for a in allocations], student=student)
+    }
+    seen: set[int] = set()
+    for item in allocations:
+        order = orders.get(item.order_id)
+        if order is None:
+            raise NotFound(_("Order not found for this student."), code="order_not_found")
+        if item.order_id in seen:
+            raise ValidationFailed(_("An order appears twice in the cart."), code="allocation_duplicate")
+        seen.add(item.order_id)
+        check_amount(item.amount)
+        if not order.is_payable or not order.online_payable:
+            raise Conflict(
+                _("Order #%(number)s cannot be paid online.") % {"number": order.number},
+                code="order_not_payable_online",
+            )
+        if item.amount > order.balance:
+            raise ValidationFailed(
+                _("%(amount)s is more than the %(balance)s still owed on order #%(number)s.")
+                % {
+                    "amount": format_money(item.amount),
+                    "balance": format_money(order.balance),
+                    "number": order.number,
+                },
+                code="allocation_exceeds_balance",
+            )
+    amount = sum(a.amount for a in allocations)
+    text = description or (
+        f"{organization.name} " + " ".join(f"#{orders[a.order_id].number}" for a in allocations)
+    )
+    gateway_system_user(organization=organization)
+    with transaction.atomic():
+        online = OnlinePayment.objects.create(
+            organization=organization,
+            student=student,
+            guardian=guardian,
+            out_trade_no=_new_out_trade_no(),
+            amount=amount,
+            currency=organization.currency,
+            description=text[:127],
+            requested_allocations=[{"order_id": a.order_id, "amount": a.amount} for a in allocations],
+            gateway=gateway.kind,
+            client=client,
+            return_url=return_url[:500],
+        )
+        record_audit(
+            actor=guardian.user if guardian is not None else None,
+            action="online_payment.started",
+            target=online,
+            amount=amount,
+            data={"gateway": gateway.kind, "orders": [a.order_id for a in allocations]},
+        )
+    # The provider is called outside any transaction: a slow network must not hold locks.
+    try:
+        action = gateway.create(
+            out_trade_no=online.out_trade_no,
+            amount=amount,
+            description=online.description,
+            client=ClientKind(client),
+            client_ip=client_ip,
+            payer_openid=payer_openid,
+            return_url=return_url,
+        )
+    except Refused as refused:
+        _log(online, source=Event.Source.CREATE, outcome=Event.Outcome.REFUSED, reason=refused.reason)
+        _apply(
+            online.pk,
+            ProviderStatus(online.out_trade_no, OnlineStatus.FAILED, amount),
+            source=Event.Source.CREATE,
+        )
+        raise Conflict(
+            _("The payment service did not answer. Please try again later."), code="gateway_unavailable"
+        ) from None
+    _apply(
+        online.pk,
+        ProviderStatus(online.out_trade_no, OnlineStatus.PENDING, amount),
+        source=Event.Source.CREATE,
+    )
+    online.refresh_from_db()
+    return online, action
+
+
+# -- applying what the provider says --------------------------------------------------------
+def _log(
+    online: OnlinePayment | None,
+    *,
+    source: str,
+    outcome: str,
+    reason: str = "",
+    status: ProviderStatus | None = None,
+    organization_id: int | None = None,
+    gateway: str = "",
+    verified: bool = False,
+    before: str = "",
+    after: str = "",
+) -> OnlinePaymentEvent:
+    return OnlinePaymentEvent.objects.create(
+        organization_id=online.organization_id if online else organization_id,
+        online_payment=online,
+        gateway=online.gateway if online else gateway,
+        source=source,
+        verified=verified,
+        outcome=outcome,
+        reason=reason[:64],
+        out_trade_no=(status.out_trade_no if status else (online.out_trade_no if online else ""))[:64],
+        reported_status=status.status if status else "",
+        amount=status.amount if status else None,
+        provider_transaction_id=status.provider_transaction_id[:64] if status else "",
+        status_before=before,
+        status_after=after,
+        data={"raw_state": status.raw_state, **status.data} if status else {},
+    )
+
+
+def _repriced(online: OnlinePayment) -> list[AllocationRequest]:
+    """The requested allocations capped at each order's balance now, under lock.
+
+    An order paid at the desk or cancelled since checkout takes less or nothing; the rest of the
+    money becomes the student's credit inside record_payment.
+    """
+    requested = [(int(r["order_id"]), int(r["amount"])) for r in online.requested_allocations]
+    orders = {
+        o.pk: o
+        for o in Order.objects.select_for_update()
+        .filter(pk__in=[order_id for order_id, _ in requested], student_id=online.student_id)
+        .order_by("pk")
+    }
+    repriced = []
+    for order_id, amount in requested:
+        order = orders.get(order_id)
+        if order is None or not order.is_payable:
+            continue
+        capped = min(amount, order.balance)
+        if capped > 0:
+            repriced.append(AllocationRequest(order_id=order_id, amount=capped))
+    return repriced
+
+
+def _post_payment(online: OnlinePayment, status: ProviderStatus) -> Payment:
+    actor = gateway_system_user(organization=online.organization)
+    received = timezone.now()
+    success_time = status.data.get("success_time")
+    if isinstance(success_time, str) and success_time:
+        with contextlib.suppress(ValueError):
+            received = min(received, datetime.datetime.fromisoformat(success_time))
+    return record_payment(
+        actor=actor,
+        student=online.student,
+        amount=online.amount,
+        channel=Channel.ONLINE,
+        reference=status.provider_transaction_id or online.out_trade_no,
+        received_at=received,
+        allocations=_repriced(online),
+        idempotency_key=f"online:{online.out_trade_no}",
+    )
+
+
+def _apply(online_id: int, status: ProviderStatus, *, source: str) -> OnlinePayment:
+    """Move an online payment by a verified provider status. Monotonic, idempotent, posts once."""
+    with transaction.atomic():
+        # Lock only this row: FOR UPDATE on the joined organization would block every insert
+        # that references it (a desk payment holding an order lock) and deadlock.
+        online = (
+            OnlinePayment.objects.select_for_update(of=("self",))
+            .select_related("organization", "student")
+            .get(pk=online_id)
+        )
+        before = online.status
+        new = status.status
+        if new == OnlineStatus.SUCCEEDED and before == OnlineStatus.SUCCEEDED:
+            _log(
+                online,
+                source=source,
+                outcome=Event.Outcome.DUPLICATE,
+                status=status,
+                verified=True,
+                before=before,
+                after=before,
+            )
+            return online
+        if new == before:
+            _log(
+                online,
+                source=source,
+                outcome=Event.Outcome.NO_CHANGE,
+                status=status,
+                verified=True,
+                before=before,
+                after=before,
+            )
+            return online
+        if STATUS_RANK[OnlineStatus(new)] <= STATUS_RANK[OnlineStatus(before)]:
+            # A late "pending" or "failed" never undoes a later state.
+            _log(
+                online,
+                source=source,
+                outcome=Event.Outcome.IGNORED,
+                status=status,
+                verified=True,
+                before=before,
+                after=before,
+            )
+            return online
+        online.status = new
+        if status.provider_transaction_id:
+            online.provider_transaction_id = status.provider_transaction_id
+        if new == OnlineStatus.SUCCEEDED:
+            online.payment = _post_payment(online, status)
+        if new in (OnlineStatus.SUCCEEDED, OnlineStatus.FAILED, OnlineStatus.CLOSED):
+            online.completed_at = timezone.now()
+        online.save(
+            update_fields=["status", "provider_transaction_id", "payment", "completed_at", "updated_at"]
+        )
+        _log(
+            online,
+            source=source,
+            outcome=Event.Outcome.APPLIED,
+            status=status,
+            verified=True,
+            before=before,
+            after=new,
+        )
+        record_audit(
+            actor=online.payment.recorded_by if online.payment else None,
+            action=f"online_payment.{new}",
+            target=online,
+            amount=online.amount if new == OnlineStatus.SUCCEEDED else None,
+            data={"source": source, "provider_transaction_id": online.provider_transaction_id},
+        )
+        return online
+
+
+def _check_against_record(online: OnlinePayment, status: ProviderStatus) -> None:
+    if status.amount != online.amount:
+        raise Refused("amount_mismatch")
+    if status.currency != online.currency:
+        raise Refused("currency_mismatch")
+
+
+# -- callbacks ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CallbackResult:
+    answer: CallbackAnswer
+    accepted: bool
+    reason: str = ""
+
+
+def _wechat_callback_gateway(organization: Organization, headers: Mapping[str, str]) -> str:
+    serial = {k.lower(): v for k, v in headers.items()}.get("wechatpay-serial", "")
+    if simulated_allowed():
+        keys = SimulatedKeys.objects.filter(organization=organization).first()
+        if keys is not None and serial == keys.platform_key_id:
+            return GatewayKind.SIMULATED
+    return GatewayKind.WECHAT
+
+
+def handle_callback(
+    *, provider: str, org_slug: str, headers: Mapping[str, str], body: bytes
+) -> CallbackResult:
+    """Verify a provider's notification for one school and apply it; the answer is what the provider expects.
+
+    Anything that fails verification or does not match the school's own online payment is
+    refused, logged, and posts nothing.
+    """
+    organization = Organization.objects.filter(slug=org_slug).first()
+    kind = GatewayKind.ALIPAY if provider == "alipay" else GatewayKind.WECHAT
+    if organization is not None and kind == GatewayKind.WECHAT:
+        kind = GatewayKind(_wechat_callback_gateway(organization, headers))
+    gateway = None
+    try:
+        if organization is None:
+            raise Refused("unknown_school")
+        try:
+            gateway = gateway_for(organization, kind)
+        except Conflict:
+            raise Refused("gateway_not_configured") from None
+        status = gateway.parse_callback(dict(headers), body)
+        online = OnlinePayment.objects.filter(
+            organization=organization, out_trade_no=status.out_trade_no
+        ).first()
+        if online is None:
+            raise Refused("unknown_out_trade_no")
+        if online.gateway != gateway.kind:
+            raise Refused("gateway_mismatch")
+        try:
+            _check_against_record(online, status)
+        except Refused as refused:
+            _log(
+                online,
+                source=Event.Source.CALLBACK,
+                outcome=Event.Outcome.REFUSED,
+                reason=refused.reason,
+                status=status,
+                verified=True,
+                before=online.status,
+                after=online.status,
+            )
+            raise
+        try:
+            _apply(online.pk, status, source=Event.Source.CALLBACK)
+        except DomainError as problem:
+            # Verified but could not be posted: answer failure so the provider retries later.
+            _log(
+                online,
+                source=Event.Source.CALLBACK,
+                outcome=Event.Outcome.REFUSED,
+                reason=problem.code,
+                status=status,
+                verified=True,
+                before=online.status,
+                after=online.status,
+            )
+            logger.error(
+                "verified %s callback for %s not posted: %s", kind, online.out_trade_no, problem.code
+            )
+            failed = gateway.callback_response(False, problem.code)
+            return CallbackResult(
+                answer=CallbackAnswer(500, failed.body, failed.content_type),
+                accepted=False,
+                reason=problem.code,
+            )
+    except Refused as refused:
+        if refused.reason not in ("amount_mismatch", "currency_mismatch"):
+            _log(
+                None,
+                source=Event.Source.CALLBACK,
+                outcome=Event.Outcome.REFUSED,
+                reason=refused.reason,
+                organization_id=organization.pk if organization else None,
+                gateway=kind,
+            )
+        logger.warning("refused %s callback for %s: %s", kind, org_slug, refused.reason)
+        answer = _refusal_answer(gateway, kind, refused.reason)
+        return CallbackResult(answer=answer, accepted=False, reason=refused.reason)
+    return CallbackResult(answer=gateway.callback_response(True), accepted=True)
+
+
+def _refusal_answer(gateway: object, kind: str, reason: str) -> CallbackAnswer:
+    if gateway is not None:
+        return gateway.callback_response(False, reason)  # type: ignore[attr-defined]
+    if kind == GatewayKind.ALIPAY:
+        return CallbackAnswer(status=200, body=b"fail", content_type="text/plain")
+    body = json.dumps({"code": "FAIL", "message": reason}).encode()
+    return CallbackAnswer(
+        status=404 if reason == "unknown_school" else 400, body=body, content_type="application/json"
+    )
+
+
+# -- queries --------------------------------------------------------------------------------
+def refresh_online_payment(*, online_payment: OnlinePayment) -> OnlinePayment:
+    """Ask the provider where a payment stands and apply the verified answer.
+
+    The portal calls this when a payer comes back from the provider, before saying anything
+    about the payment: a missing callback must not read as "not paid".
+    """
+    online = OnlinePayment.objects.get(pk=online_payment.pk)
+    if online.status not in (OnlineStatus.CREATED, OnlineStatus.PENDING):
+        return online
+    organization = Organization.objects.get(pk=online.organization_id)
+    try:
+        gateway = gateway_for(organization, online.gateway)
+        status = gateway.query(online.out_trade_no)  # network: outside any transaction
+        if status is None:
+            _log(
+                online,
+                source=Event.Source.QUERY,
+                outcome=Event.Outcome.NO_CHANGE,
+                reason="not_found",
+                verified=True,
+                before=online.status,
+                after=online.status,
+            )
+            return online
+        _check_against_record(online, status)
+    except (Refused, Conflict) as problem:
+        reason = problem.reason if isinstance(problem, Refused) else problem.code
+        _log(
+            online,
+            source=Event.Source.QUERY,
+            outcome=Event.Outcome.REFUSED,
+            reason=reason,
+            before=online.status,
+            after=online.status,
+        )
+        logger.warning("query for %s refused: %s", online.out_trade_no, reason)
+        return online
+    return _apply(online.pk, status, source=Event.Source.QUERY)
+
+
+@dataclass(frozen=True)
+class PollReport:
+    checked: int
+    succeeded: int
+    still_pending: int
+
+
+def poll_pending_payments(*, older_than_minutes: int = 5, limit: int = 500) -> PollReport:
+    """Query every created or pending payment older than N minutes (finds lost callbacks). Safe to re-run."""
+    cutoff = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
+    ids = list(
+        OnlinePayment.objects.filter(
+            status__in=[OnlineStatus.CREATED, OnlineStatus.PENDING], created_at__lte=cutoff
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    succeeded = pending = 0
+    for online in OnlinePayment.objects.filter(pk__in=ids).order_by("created_at"):
+        result = refresh_online_payment(online_payment=online)
+        if result.status == OnlineStatus.SUCCEEDED:
+            succeeded += 1
+        elif result.status in (OnlineStatus.CREATED, OnlineStatus.PENDING):
+            pending += 1
+    return PollReport(checked=len(ids), succeeded=succeeded, still_pending=pending)

@@ -1,0 +1,48 @@
+"""The simulated provider's side in the running app: the pay page's outcome and its v3 API."""
+
+import re
+from collections.abc import Mapping
+
+from feedesk.gateways import services
+from feedesk.gateways.models import GatewayKind, OnlinePayment, SimulatedKeys
+from feedesk.gateways.registry import SimulatedGateway, gateway_for, sim_platform_keys
+from feedesk.gateways.simulated import DatabaseStore, SimPlatform, mark_paid, new_transaction
+from feedesk.organizations.models import Organization
+
+
+def complete(*, online: OnlinePayment, paid: bool) -> services.CallbackResult | None:
+    """The payer pressed Pay or Fail on the simulated pay page.
+
+    Pay marks the provider's transaction paid and delivers a notification signed with the
+    simulated platform key and AES-256-GCM encrypted, through the same handler as the school's
+    WeChat callback URL, so the real verification runs. Fail records a payment error and, like
+    WeChat Pay, sends nothing: the return page's query finds it.
+    """
+    organization = Organization.objects.get(pk=online.organization_id)
+    gateway = gateway_for(organization, GatewayKind.SIMULATED)
+    assert isinstance(gateway, SimulatedGateway)
+    store = gateway.platform.store
+    txn = store.get(online.out_trade_no) or new_transaction(
+        out_trade_no=online.out_trade_no, amount=online.amount, description=online.description
+    )
+    if txn["trade_state"] not in ("NOTPAY", "USERPAYING"):
+        return None  # already decided at the provider
+    if not paid:
+        txn["trade_state"] = "PAYERROR"
+        store.save(txn)
+        return None
+    store.save(mark_paid(txn))
+    headers, body = gateway.platform.notification(txn)
+    return services.handle_callback(provider="wechat", org_slug=organization.slug, headers=headers, body=body)
+
+
+def handle_api(
+    *, method: str, path: str, headers: Mapping[str, str], body: str
+) -> tuple[int, dict[str, str], bytes]:
+    authorization = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+    match = re.search(r'mchid="([^"]*)"', authorization)
+    keys = SimulatedKeys.objects.filter(mchid=match.group(1)).first() if match else None
+    if keys is None:
+        return 401, {"Content-Type": "application/json"}, b'{"code": "SIGN_ERROR", "message": "mchid"}'
+    platform = SimPlatform(sim_platform_keys(keys), DatabaseStore(keys.organization_id))
+    return platform.handle(method, path, headers, body)

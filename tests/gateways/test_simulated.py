@@ -1,0 +1,98 @@
+"""The simulated gateway: pay page, signed and encrypted callback through the real WeChat code, v3 API."""
+
+import json
+
+import pytest
+from django.urls import reverse
+from wechatpayv3.utils import build_authorization, load_private_key
+
+from feedesk.gateways.models import (
+    ClientKind,
+    GatewayKind,
+    OnlinePaymentEvent,
+    OnlineStatus,
+    SimulatedKeys,
+    SimulatedTransaction,
+)
+from feedesk.gateways.services import save_gateway_config, start_online_payment
+from feedesk.gateways.simulated import public_key_pem, rsa_verify
+from feedesk.payments.models import Payment
+from feedesk.payments.services import AllocationRequest
+from tests.gateways.conftest import online_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sim_checkout(school):
+    save_gateway_config(actor=school.principal, active=GatewayKind.SIMULATED)
+    student = school.student()
+    order = online_order(school, student, 88_00)
+    online, action = start_online_payment(
+        student=student, allocations=[AllocationRequest(order.pk, 88_00)], client=ClientKind.PHONE
+    )
+    return school, online, action, order
+
+
+def test_keys_are_generated_once_per_school(sim_checkout, other_school):
+    school, *_ = sim_checkout
+    save_gateway_config(actor=school.principal, active=GatewayKind.SIMULATED)
+    save_gateway_config(actor=other_school.principal, active=GatewayKind.SIMULATED)
+    assert SimulatedKeys.objects.count() == 2
+    mine, theirs = SimulatedKeys.objects.order_by("pk")
+    assert mine.platform_private_key != theirs.platform_private_key
+    assert mine.platform_private_key.startswith("-----BEGIN PRIVATE KEY-----")
+
+
+def test_pay_page_delivers_a_verified_callback(client, sim_checkout):
+    _school, online, action, order = sim_checkout
+    assert action.url == reverse("gateways:sim_pay", args=[online.out_trade_no])
+    page = client.get(action.url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert b"\xc2\xa588.00" in page.content and b'name="viewport"' in page.content
+    response = client.post(action.url, {"action": "pay"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("gateways:return", args=[online.out_trade_no])
+    online.refresh_from_db()
+    order.refresh_from_db()
+    assert online.status == OnlineStatus.SUCCEEDED and order.status == "paid"
+    event = OnlinePaymentEvent.objects.get(online_payment=online, source="callback")
+    assert (event.verified, event.outcome) == (True, "applied")
+    result = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    assert b"Payment received" in result.content and online.payment.receipt_number.encode() in result.content
+    # Pressing Pay again (back button) changes nothing.
+    client.post(action.url, {"action": "pay"})
+    assert Payment.objects.count() == 1
+
+
+def test_fail_button_records_a_payment_error(client, sim_checkout):
+    _school, online, action, _order = sim_checkout
+    client.post(action.url, {"action": "fail"})
+    assert SimulatedTransaction.objects.get(out_trade_no=online.out_trade_no).trade_state == "PAYERROR"
+    online.refresh_from_db()
+    assert online.status == OnlineStatus.PENDING  # WeChat sends no notification for a failure
+    assert not Payment.objects.exists()
+
+
+def test_simulated_api_answers_signed_v3_queries(client, sim_checkout):
+    school, online, _action, _order = sim_checkout
+    keys = SimulatedKeys.objects.get(organization=school.org)
+    path = f"/v3/pay/transactions/out-trade-no/{online.out_trade_no}?mchid={keys.mchid}"
+    authorization = build_authorization(
+        path, "GET", keys.mchid, keys.merchant_serial, load_private_key(keys.merchant_private_key)
+    )
+    response = client.get("/gateways/sim" + path, HTTP_AUTHORIZATION=authorization)
+    assert response.status_code == 200
+    body = response.content.decode()
+    message = f"{response['Wechatpay-Timestamp']}\n{response['Wechatpay-Nonce']}\n{body}\n"
+    assert rsa_verify(public_key_pem(keys.platform_private_key), message, response["Wechatpay-Signature"])
+    assert json.loads(body)["trade_state"] == "NOTPAY"
+    # A request signed for another path is refused.
+    forged = client.get("/gateways/sim" + path.replace("mchid=", "mchid=0"), HTTP_AUTHORIZATION=authorization)
+    assert forged.status_code == 401
+
+
+def test_simulated_gateway_can_be_switched_off(client, sim_checkout, settings):
+    _school, _online, action, _order = sim_checkout
+    settings.FEEDESK_ALLOW_SIMULATED_GATEWAY = False
+    assert client.get(action.url).status_code == 404
