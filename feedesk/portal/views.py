@@ -314,11 +314,7 @@ def checkout_return(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
     from feedesk.portal.models import Cart
 
     services.sync_cart(viewer=viewer, ask_provider=True)
-    last = (
-        Cart.objects.filter(owner=viewer.user, organization=viewer.organization)
-        .order_by("-updated_at")
-        .first()
-    )
+    last = Cart.objects.filter(owner=viewer.user, organization=viewer.organization).order_by("-pk").first()
     if last is not None and last.status == Cart.Status.PAID and last.payment_id:
         messages.success(request, _("Thank you, your payment was received."))
         return redirect("portal:receipt", payment_id=last.payment_id)
