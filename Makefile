@@ -6,7 +6,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 DEMO_ADDR ?= 127.0.0.1:8000
 
-.PHONY: install demo serve test lint typecheck test-sqlite test-postgres messages bench clean
+.PHONY: install demo serve test lint typecheck test-sqlite test-postgres messages bench bench-api clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "FeeDesk needs $(PYTHON)"; exit 1; }
@@ -53,6 +53,10 @@ messages: install
 
 bench: install
 	$(PY) bench/post_payments.py
+
+# The JSON API under load: gunicorn on PostgreSQL driven by wrk (apt-get install -y wrk).
+bench-api: install
+	$(PY) bench/api_load.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm

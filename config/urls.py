@@ -4,6 +4,9 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("feedesk.api.urls")),
+    path("settings/api-tokens/", include("feedesk.api.urls_staff")),
+    path("attendance/", include("feedesk.attendance.urls")),
     path("gateways/", include("feedesk.gateways.urls")),
     path("portal/", include("feedesk.portal.urls")),
     path("", include("feedesk.desk.urls")),

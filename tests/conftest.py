@@ -5,6 +5,7 @@ import os
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from feedesk.catalog.services import create_class, create_course, create_subject
 from feedesk.core.permissions import Role
@@ -88,6 +89,19 @@ class School:
             name=name,
             guardians=[(guardian or self.guardian, "mother")],
         )
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # Every School creates a user per role; the production hasher would make each test take seconds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # Messages are asserted in English unless a test switches language (the product default is zh-hans).
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -30,8 +30,10 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-def check_transition(current: str, target: str) -> None:
-    if current == target:
+def check_transition(current: str, target: str, *, allow_same: bool = True) -> None:
+    """Raise unless `current` may become `target`. Staying put is allowed only when `allow_same`
+    (a payment may leave an order partially paid); issuing or cancelling twice is not."""
+    if current == target and allow_same:
         return
     if target not in ALLOWED_TRANSITIONS[current]:
         raise IllegalTransition(
@@ -161,8 +163,8 @@ def create_order(
 ) -> Order:
     """Create an order with its lines and, unless `issue` is False, issue it to the ledger."""
     with transaction.atomic():
-        require(actor, Capability.ISSUE_ORDER, campus_id=student.campus_id)
         ensure_same_organization(actor, student)
+        require(actor, Capability.ISSUE_ORDER, campus_id=student.campus_id)
         if not lines:
             raise ValidationFailed(_("An order needs at least one line."), code="order_empty")
         for line in lines:
@@ -222,10 +224,10 @@ def create_order(
 @transaction.atomic
 def issue_order(*, actor: User, order: Order) -> Order:
     """draft → open: post ORDER_ISSUED (Dr receivable, Cr deferred tuition / income)."""
-    require(actor, Capability.ISSUE_ORDER, campus_id=order.campus_id)
     ensure_same_organization(actor, order)
+    require(actor, Capability.ISSUE_ORDER, campus_id=order.campus_id)
     order = Order.objects.select_for_update().get(pk=order.pk)
-    check_transition(order.status, OrderStatus.OPEN)
+    check_transition(order.status, OrderStatus.OPEN, allow_same=False)
     lines = list(order.lines.all())
     [entry] = post_entries(
         organization_id=order.organization_id,
@@ -252,8 +254,8 @@ def issue_order(*, actor: User, order: Order) -> Order:
 @transaction.atomic
 def cancel_order(*, actor: User, order: Order, reason: str = "") -> Order:
     """Cancel an order nothing has been paid on; an issued one is reversed in the ledger."""
-    require(actor, Capability.CANCEL_ORDER, campus_id=order.campus_id)
     ensure_same_organization(actor, order)
+    require(actor, Capability.CANCEL_ORDER, campus_id=order.campus_id)
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.paid > 0:
         raise Conflict(
@@ -261,7 +263,7 @@ def cancel_order(*, actor: User, order: Order, reason: str = "") -> Order:
             % {"number": order.number},
             code="order_has_payments",
         )
-    check_transition(order.status, OrderStatus.CANCELLED)
+    check_transition(order.status, OrderStatus.CANCELLED, allow_same=False)
     if order.issue_entry_id is not None:
         assert order.issue_entry is not None
         post_entries(
@@ -279,7 +281,13 @@ def cancel_order(*, actor: User, order: Order, reason: str = "") -> Order:
     Order.objects.filter(pk=order.pk).update(
         status=OrderStatus.CANCELLED, cancelled_at=timezone.now(), cancel_reason=reason[:300]
     )
-    if order.enrolment_id:
+    # A renewal or arrears order going away leaves the student's place; the last live order takes it.
+    if order.enrolment_id is not None and not (
+        Order.objects.filter(enrolment_id=order.enrolment_id)
+        .exclude(pk=order.pk)
+        .exclude(status=OrderStatus.CANCELLED)
+        .exists()
+    ):
         from feedesk.enrolment.models import Enrolment
 
         Enrolment.objects.filter(pk=order.enrolment_id).update(status=Enrolment.Status.CANCELLED)
@@ -301,8 +309,8 @@ def update_order_flags(
     due_date: datetime.date | None = None,
 ) -> Order:
     """Change what the payer sees and how the order may be paid; never its amounts."""
-    require(actor, Capability.ISSUE_ORDER, campus_id=order.campus_id)
     ensure_same_organization(actor, order)
+    require(actor, Capability.ISSUE_ORDER, campus_id=order.campus_id)
     order = Order.objects.select_for_update().get(pk=order.pk)
     changes: dict[str, object] = {}
     if online_payable is not None:

@@ -49,6 +49,8 @@ class Course(models.Model):
     )
     materials_fee = models.BigIntegerField(_("materials fee (fen)"), default=0)
     registration_fee = models.BigIntegerField(_("registration fee (fen)"), default=0)
+    # When set, hours left unused after an enrolment's validity date are recognised as revenue.
+    expiry_applies = models.BooleanField(_("unused hours expire"), default=False)
     is_active = models.BooleanField(default=True)
 
     class Meta:

@@ -34,6 +34,10 @@ class Capability(StrEnum):
     REVERSE_PAYMENT = "reverse_payment"
     VIEW_LEDGER = "view_ledger"
     MANAGE_CATALOG = "manage_catalog"
+    TAKE_ATTENDANCE = "take_attendance"
+    MANAGE_SESSIONS = "manage_sessions"
+    # Let a session go past an enrolment's remaining hours; the shortfall is billed as arrears.
+    OVERDRAW_HOURS = "overdraw_hours"
     MANAGE_GATEWAYS = "manage_gateways"  # merchant keys for online payment: principal and finance
     MANAGE_PORTAL = "manage_portal"  # Web options → Carts & Checkout: principal and finance
 
@@ -49,7 +53,8 @@ _MONEY = {
 
 ROLE_CAPABILITIES: dict[str, set[Capability]] = {
     Role.PRINCIPAL: _ALL,
-    Role.FINANCE: _ALL - {Capability.OVERRIDE_CAPACITY},
+    # Finance reads and corrects money; taking roll calls is the teachers' job.
+    Role.FINANCE: _ALL - {Capability.OVERRIDE_CAPACITY, Capability.TAKE_ATTENDANCE},
     Role.CASHIER: {
         Capability.VIEW_STUDENTS,
         Capability.MANAGE_STUDENTS,
@@ -58,12 +63,18 @@ ROLE_CAPABILITIES: dict[str, set[Capability]] = {
         Capability.CANCEL_ORDER,
         Capability.TAKE_PAYMENT,
         Capability.APPLY_CREDIT,
+        # The front desk often takes the roll call (前台点名) and bills arrears when hours run out.
+        Capability.TAKE_ATTENDANCE,
+        Capability.MANAGE_SESSIONS,
+        Capability.OVERDRAW_HOURS,
     },
     # Advisers sell and enrol, but an enrolment's order is issued by the desk, so advisers,
     # head teachers and instructors never move money.
     Role.ADVISER: {Capability.VIEW_STUDENTS, Capability.MANAGE_STUDENTS},
-    Role.HEAD_TEACHER: {Capability.VIEW_STUDENTS},
-    Role.INSTRUCTOR: {Capability.VIEW_STUDENTS},
+    # Roll calls recognise revenue but never touch receivables or payments. Instructors may
+    # only take them for their own classes' sessions (checked in attendance.services).
+    Role.HEAD_TEACHER: {Capability.VIEW_STUDENTS, Capability.TAKE_ATTENDANCE, Capability.MANAGE_SESSIONS},
+    Role.INSTRUCTOR: {Capability.VIEW_STUDENTS, Capability.TAKE_ATTENDANCE},
 }
 MONEY_CAPABILITIES = frozenset(_MONEY | {Capability.ENROL})
 

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from feedesk.attendance.selectors import renewal_warnings, student_hours
 from feedesk.billing.models import OrderStatus
 from feedesk.billing.selectors import payable_orders
 from feedesk.billing.services import LineDraft, cancel_order, create_order, update_order_flags
@@ -97,6 +98,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "open_count": open_count,
             "open_total": open_total,
             "recent": recent,
+            "renewal_groups": renewal_warnings(user=user),
         },
     )
 
@@ -148,9 +150,7 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
     student = get_student(request, pk)
     account = student_account(student=student)
     opening, statement = student_statement(student_id=student.pk)
-    enrolments = student.enrolments.select_related("class_group", "class_group__course").order_by(
-        "-created_at"
-    )
+    hour_lines, hour_totals = student_hours(student.pk)
     return render(
         request,
         "desk/student.html",
@@ -159,7 +159,8 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "account": account,
             "statement": statement,
             "opening": opening,
-            "enrolments": enrolments,
+            "hour_lines": hour_lines,
+            "hour_totals": hour_totals,
             "siblings": siblings_of(student).select_related("campus"),
             "guardians": guardians_of(student),
         },

@@ -25,6 +25,16 @@ class Enrolment(models.Model):
     consumed_hours = models.DecimalField(
         _("consumed hours"), max_digits=8, decimal_places=2, default=Decimal(0)
     )
+    # consumed_hours = paid_consumed_hours + gift_consumed_hours, kept in step by attendance.
+    paid_consumed_hours = models.DecimalField(
+        _("paid hours consumed"), max_digits=8, decimal_places=2, default=Decimal(0)
+    )
+    gift_consumed_hours = models.DecimalField(
+        _("gift hours consumed"), max_digits=8, decimal_places=2, default=Decimal(0)
+    )
+    # Tuition recognised so far by consumption and expiry; the ledger is the truth (verified).
+    recognised_amount = models.BigIntegerField(_("recognised tuition (fen)"), default=0)
+    expired_on = models.DateField(_("expired on"), null=True, blank=True)
     tuition_amount = models.BigIntegerField(_("tuition after discount (fen)"), default=0)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     adviser = models.ForeignKey(
@@ -39,6 +49,15 @@ class Enrolment(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(consumed_hours__gte=0), name="enrolment_consumed_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    paid_consumed_hours__gte=0,
+                    gift_consumed_hours__gte=0,
+                    paid_consumed_hours__lte=models.F("purchased_hours"),
+                    gift_consumed_hours__lte=models.F("gift_hours"),
+                ),
+                name="enrolment_hours_within_bought",
             ),
         ]
 

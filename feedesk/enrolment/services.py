@@ -97,9 +97,9 @@ def enrol_student(
 ) -> tuple[Enrolment, Order]:
     """Give the student a place in the class and issue the order for it, or refuse and write nothing."""
     with transaction.atomic():
-        require(actor, Capability.ENROL, campus_id=class_group.campus_id)
         ensure_same_organization(actor, student)
         ensure_same_organization(actor, class_group)
+        require(actor, Capability.ENROL, campus_id=class_group.campus_id)
         # Lock the class so two desks cannot both take its last seat.
         class_group = ClassGroup.objects.select_for_update().select_related("course").get(pk=class_group.pk)
         if not class_group.is_active:

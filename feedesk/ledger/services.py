@@ -9,10 +9,10 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from django.db import connection, models, transaction
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from feedesk.core import sql
 from feedesk.core.errors import ValidationFailed
 from feedesk.ledger.models import Account, AccountKind, AccountRole, ChainHead, JournalEntry, Posting
 from feedesk.users.models import User
@@ -106,21 +106,11 @@ def post_entries(
     for draft in drafts:
         _validate(draft)
     account_ids = sorted({leg.account_id for draft in drafts for leg in draft.legs})
-    locked = list(
-        Account.objects.select_for_update()
-        .filter(pk__in=account_ids, organization_id=organization_id)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if locked != account_ids:
-        raise ValidationFailed(
-            _("A posting names an account of another organization."), code="account_unknown"
-        )
-    head = ChainHead.objects.select_for_update().get(organization_id=organization_id)
+    head_id, seq, prev_hash = _lock_accounts_and_head(organization_id, account_ids)
 
     now = timezone.now()
     today = timezone.localdate(now)
-    seq, prev_hash = head.last_seq, head.last_hash
+    actor_id = actor.pk if actor else None
     entries: list[JournalEntry] = []
     for draft in drafts:
         seq += 1
@@ -132,33 +122,41 @@ def post_entries(
             code=draft.code,
             effective_date=effective,
             recorded_at=now,
-            actor_id=actor.pk if actor else None,
+            actor_id=actor_id,
             idempotency_key=draft.idempotency_key,
             memo=draft.memo,
             reverses_id=draft.reverses_id,
             legs=[(leg.account_id, leg.amount) for leg in draft.legs],
         )
         entries.append(
-            JournalEntry(
-                organization_id=organization_id,
-                seq=seq,
-                code=draft.code,
-                effective_date=effective,
-                recorded_at=now,
-                actor=actor,
-                idempotency_key=draft.idempotency_key,
-                memo=draft.memo,
-                reverses_id=draft.reverses_id,
-                prev_hash=prev_hash,
-                hash=digest,
+            sql.new(
+                JournalEntry,
+                {
+                    "organization_id": organization_id,
+                    "seq": seq,
+                    "code": draft.code,
+                    "effective_date": effective,
+                    "recorded_at": now,
+                    "actor_id": actor_id,
+                    "idempotency_key": draft.idempotency_key,
+                    "memo": draft.memo,
+                    "reverses_id": draft.reverses_id,
+                    "prev_hash": prev_hash,
+                    "hash": digest,
+                },
+                related={"actor": actor},
             )
         )
         prev_hash = digest
-    JournalEntry.objects.bulk_create(entries)
-    Posting.objects.bulk_create(
-        Posting(entry=entry, account_id=leg.account_id, amount=leg.amount)
-        for entry, draft in zip(entries, drafts, strict=True)
-        for leg in draft.legs
+    _insert_entries(entries)
+    sql.insert_rows(
+        Posting,
+        ("entry_id", "account_id", "amount"),
+        [
+            (entry.pk, leg.account_id, leg.amount)
+            for entry, draft in zip(entries, drafts, strict=True)
+            for leg in draft.legs
+        ],
     )
 
     debit_totals: dict[int, int] = defaultdict(int)
@@ -169,22 +167,85 @@ def post_entries(
                 debit_totals[leg.account_id] += leg.amount
             else:
                 credit_totals[leg.account_id] -= leg.amount
-    Account.objects.filter(pk__in=account_ids).update(
-        debits=F("debits") + _case_by_pk(debit_totals),
-        credits=F("credits") + _case_by_pk(credit_totals),
+    totals = sql.update_by_pk_statement(
+        Account, account_ids, add={"debits": debit_totals, "credits": credit_totals}
     )
-    ChainHead.objects.filter(pk=head.pk).update(last_seq=seq, last_hash=prev_hash)
+    assert totals is not None  # balanced, non-zero legs move at least two accounts
+    head = "UPDATE ledger_chainhead SET last_seq = %s, last_hash = %s WHERE id = %s"
+    if connection.vendor == "postgresql":
+        # One round trip: PostgreSQL runs a data-modifying WITH exactly once.
+        sql.execute(f"WITH totals AS ({totals[0]}) {head}", [*totals[1], seq, prev_hash, head_id])
+    else:
+        sql.execute(*totals)
+        sql.execute(head, [seq, prev_hash, head_id])
     return entries
 
 
-def _case_by_pk(values: dict[int, int]) -> Case | Value:
-    if not values:
-        return Value(0)
-    return Case(
-        *(When(pk=pk, then=Value(v)) for pk, v in values.items()),
-        default=Value(0),
-        output_field=models.BigIntegerField(),
+def _lock_accounts_and_head(organization_id: int, account_ids: list[int]) -> tuple[int, int, str]:
+    """Lock the accounts by pk, then the chain head; return (head id, last seq, last hash).
+
+    Refuses accounts of another organization before anything is written.
+    """
+    in_accounts = sql.placeholders(len(account_ids))
+    if connection.features.has_select_for_update:
+        locked = [
+            pk
+            for (pk,) in sql.fetch(
+                f"SELECT id FROM ledger_account WHERE organization_id = %s AND id IN ({in_accounts}) "
+                "ORDER BY id FOR UPDATE",
+                [organization_id, *account_ids],
+            )
+        ]
+        found = len(locked) if locked == account_ids else -1
+        head = sql.fetch(
+            "SELECT id, last_seq, last_hash FROM ledger_chainhead WHERE organization_id = %s FOR UPDATE",
+            [organization_id],
+        )
+    else:
+        # SQLite holds its single write lock from BEGIN IMMEDIATE: one read checks the accounts
+        # and reads the head.
+        rows = sql.fetch(
+            "SELECT id, last_seq, last_hash, (SELECT COUNT(*) FROM ledger_account "
+            f"WHERE organization_id = %s AND id IN ({in_accounts})) "
+            "FROM ledger_chainhead WHERE organization_id = %s",
+            [organization_id, *account_ids, organization_id],
+        )
+        head = [row[:3] for row in rows]
+        found = rows[0][3] if rows else len(account_ids)
+    if found != len(account_ids):
+        raise ValidationFailed(
+            _("A posting names an account of another organization."), code="account_unknown"
+        )
+    if not head:
+        raise ChainHead.DoesNotExist(f"organization {organization_id} has no chain head")
+    head_id, last_seq, last_hash = head[0]
+    return head_id, last_seq, last_hash
+
+
+def _insert_entries(entries: list[JournalEntry]) -> None:
+    """INSERT the entries and give each its primary key, as bulk_create would."""
+    names = (
+        "organization_id",
+        "seq",
+        "code",
+        "effective_date",
+        "recorded_at",
+        "actor_id",
+        "idempotency_key",
+        "memo",
+        "reverses_id",
+        "prev_hash",
+        "hash",
     )
+    returned = sql.insert_rows(
+        JournalEntry, names, [[getattr(e, n) for n in names] for e in entries], returning=("id", "seq")
+    )
+    # Matched by seq: the order of RETURNING rows is not promised.
+    pk_by_seq = {seq: pk for pk, seq in returned}
+    for entry in entries:
+        entry.pk = pk_by_seq[entry.seq]
+        entry._state.adding = False
+        entry._state.db = connection.alias
 
 
 def reversal_draft(

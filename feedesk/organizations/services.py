@@ -1,16 +1,21 @@
 from django.db import transaction
-from django.db.models import F
 
+from feedesk.core import sql
 from feedesk.organizations.models import Campus, Counter, Organization
 
 
 def next_number(*, organization_id: int, name: str) -> int:
     """Take the next number of a per-organization sequence; the row stays locked until commit."""
-    updated = Counter.objects.filter(organization_id=organization_id, name=name).update(value=F("value") + 1)
-    if not updated:
+    # One statement bumps and reads the counter; the row is created on first use.
+    bump = (
+        "UPDATE organizations_counter SET value = value + 1 "
+        "WHERE organization_id = %s AND name = %s RETURNING value"
+    )
+    rows = sql.fetch(bump, [organization_id, name])
+    if not rows:
         Counter.objects.get_or_create(organization_id=organization_id, name=name)
-        Counter.objects.filter(organization_id=organization_id, name=name).update(value=F("value") + 1)
-    return Counter.objects.values_list("value", flat=True).get(organization_id=organization_id, name=name)
+        rows = sql.fetch(bump, [organization_id, name])
+    return int(rows[0][0])
 
 
 @transaction.atomic

@@ -4,7 +4,7 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from feedesk.billing.models import Order, OrderStatus
@@ -57,20 +57,48 @@ class StudentAccount:
     credit_allocations: list[Allocation]
 
 
-def student_account(*, student: Student, today: datetime.date | None = None) -> StudentAccount:
-    """What the student owes (the receivable account), has on credit (the credit account) and is overdue."""
+@dataclass(frozen=True)
+class StudentBalances:
+    balance_due: int
+    overdue: int
+    credit: int
+    currency: str
+
+
+def student_balances(*, student: Student, today: datetime.date | None = None) -> StudentBalances:
+    """What the student owes (the receivable account), has on credit (the credit account) and is overdue.
+
+    The one place these figures are computed; pages that also list orders and payments use
+    `student_account`, which reads them from here.
+    """
     today = today or timezone.localdate()
     accounts = student_accounts(student_id=student.pk)
     receivable = accounts[AccountRole.RECEIVABLE]
+    overdue = Order.objects.filter(
+        student=student, status__in=PAYABLE_STATUSES, due_date__lt=today
+    ).aggregate(owed=Sum("total") - Sum("paid"))["owed"]
+    return StudentBalances(
+        balance_due=receivable.balance,
+        overdue=overdue or 0,
+        credit=accounts[AccountRole.STUDENT_CREDIT].balance,
+        currency=receivable.currency,
+    )
+
+
+def student_account(*, student: Student, today: datetime.date | None = None) -> StudentAccount:
+    """The student's balances with every order, payment (and its allocations) and credit application."""
+    balances = student_balances(student=student, today=today)
     orders = list(
         Order.objects.filter(student=student)
         .exclude(status=OrderStatus.DRAFT)
         .prefetch_related("lines")
         .order_by("-due_date", "-number")
     )
-    overdue = sum(o.balance for o in orders if o.status in PAYABLE_STATUSES and o.due_date < today)
     payments = list(
-        payments_with_allocations(Payment.objects.filter(student=student)).order_by("-received_at")
+        # A sibling's family payment that settled this student's orders is listed too.
+        payments_with_allocations(
+            Payment.objects.filter(Q(student=student) | Q(allocations__order__student=student)).distinct()
+        ).order_by("-received_at")
     )
     credit_allocations = list(
         Allocation.objects.filter(order__student=student, payment__isnull=True)
@@ -79,10 +107,10 @@ def student_account(*, student: Student, today: datetime.date | None = None) -> 
     )
     return StudentAccount(
         student=student,
-        balance_due=receivable.balance,
-        overdue=overdue,
-        credit=accounts[AccountRole.STUDENT_CREDIT].balance,
-        currency=receivable.currency,
+        balance_due=balances.balance_due,
+        overdue=balances.overdue,
+        credit=balances.credit,
+        currency=balances.currency,
         orders=orders,
         payments=payments,
         credit_allocations=credit_allocations,

@@ -2,28 +2,28 @@
 
 import datetime
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from feedesk.audit.services import record_audit
 from feedesk.billing.models import Order, OrderStatus
 from feedesk.billing.services import check_transition, status_after_payment
+from feedesk.core import sql
 from feedesk.core.errors import Conflict, NotFound, ValidationFailed
 from feedesk.core.money import check_amount, format_money
 from feedesk.core.permissions import Capability, ensure_same_organization, require
-from feedesk.ledger.models import Account, AccountRole, EntryCode
+from feedesk.ledger.models import Account, AccountRole, EntryCode, Posting
 from feedesk.ledger.services import EntryDraft, Leg, open_clearing_account, post_entries, reversal_draft
 from feedesk.organizations.models import Campus
 from feedesk.organizations.services import next_number
 from feedesk.payments.models import Allocation, Channel, Payment
 from feedesk.payments.selectors import propose_allocation
 from feedesk.people.models import Student
-from feedesk.people.selectors import family_student_ids
 from feedesk.users.models import User
 
 
@@ -50,35 +50,96 @@ def open_cash_account(*, campus: Campus) -> None:
 
 
 def _money_accounts(*, student: Student, channel: str) -> tuple[int, int, int]:
-    """(clearing or cash account, student receivable, student credit) ids."""
-    rows = Account.objects.filter(student_id=student.pk).values_list("role", "pk")
-    by_role = dict(rows)
+    """(clearing or cash account, student receivable, student credit) ids, in one read."""
+    dim: int | str
     if channel == Channel.CASH:
-        clearing = Account.objects.values_list("pk", flat=True).get(
-            organization_id=student.organization_id, role=AccountRole.CASH, campus_id=student.campus_id
-        )
+        money_role, where, dim = AccountRole.CASH, "campus_id = %s", student.campus_id
     else:
-        clearing = Account.objects.values_list("pk", flat=True).get(
-            organization_id=student.organization_id, role=AccountRole.CLEARING, channel=channel
+        money_role, where, dim = AccountRole.CLEARING, "channel = %s", channel
+    rows = sql.fetch(
+        "SELECT role, id FROM ledger_account "
+        "WHERE (student_id = %s AND role IN (%s, %s)) "
+        f"OR (organization_id = %s AND role = %s AND {where})",
+        [
+            student.pk,
+            AccountRole.RECEIVABLE,
+            AccountRole.STUDENT_CREDIT,
+            student.organization_id,
+            money_role,
+            dim,
+        ],
+    )
+    by_role = dict(rows)
+    if len(rows) != 3 or len(by_role) != 3:
+        raise Account.DoesNotExist(f"student {student.pk} or channel {channel} lacks its ledger accounts")
+    return by_role[money_role], by_role[AccountRole.RECEIVABLE], by_role[AccountRole.STUDENT_CREDIT]
+
+
+_ORDER_FIELDS = ("id", "organization_id", "campus_id", "student_id", "number", "status", "total", "paid")
+
+
+def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Order]:
+    """Lock orders of the student or of a sibling (a student sharing a guardian), by pk.
+
+    One family payment may settle several children's orders; the orders carry what payment
+    needs and the rest loads lazily.
+    """
+    wanted = sorted(set(order_ids))
+    rows = (
+        sql.fetch(
+            f"SELECT {', '.join(_ORDER_FIELDS)} FROM billing_order "
+            f"WHERE id IN ({sql.placeholders(len(wanted))}) AND (student_id = %s OR student_id IN ("
+            "SELECT sibling.student_id FROM people_studentguardian AS own "
+            "JOIN people_studentguardian AS sibling ON sibling.guardian_id = own.guardian_id "
+            "WHERE own.student_id = %s)) ORDER BY id" + sql.lock_clause(),
+            [*wanted, student.pk, student.pk],
         )
-    return clearing, by_role[AccountRole.RECEIVABLE], by_role[AccountRole.STUDENT_CREDIT]
-
-
-def _lock_orders(*, student: Student, order_ids: Sequence[int], family: bool = False) -> dict[int, Order]:
-    """Lock the orders by pk. With `family`, a sibling's orders (a shared guardian) may be among them."""
-    student_ids = family_student_ids(student) if family else {student.pk}
-    orders = {
-        o.pk: o
-        for o in Order.objects.select_for_update()
-        .filter(pk__in=order_ids, student_id__in=student_ids)
-        .order_by("pk")
-    }
+        if wanted
+        else []
+    )
+    orders = {row[0]: sql.loaded(Order, _ORDER_FIELDS, row) for row in rows}
     missing = set(order_ids) - set(orders)
     if missing:
         raise NotFound(
             _("Order not found for this student."), code="order_not_found", order_ids=sorted(missing)
         )
     return orders
+
+
+def _lock_student_accounts(*, student_id: int, also: Iterable[int] = ()) -> dict[str, Account]:
+    """Lock the student's receivable and credit, plus `also`, by primary key before reading a balance.
+
+    `also` must name every other account the operation will post to: post_entries locks them
+    again, and taking a subset first, then the rest, would lock out of order and can deadlock.
+    """
+    locked = Account.objects.select_for_update().filter(Q(student_id=student_id) | Q(pk__in=list(also)))
+    return {a.role: a for a in locked.order_by("pk") if a.student_id == student_id}
+
+
+def _allocation_legs(
+    *,
+    orders: dict[int, Order],
+    requests: Sequence[AllocationRequest],
+    payer: Student,
+    payer_receivable: int,
+    payer_credit: int,
+) -> list[Leg]:
+    """Dr the payer's credit; Cr the receivable of each allocated order's student (siblings included)."""
+    per_student: dict[int, int] = {}
+    for r in requests:
+        student_id = orders[r.order_id].student_id
+        per_student[student_id] = per_student.get(student_id, 0) + r.amount
+    receivables = {payer.pk: payer_receivable}
+    others = [sid for sid in per_student if sid != payer.pk]
+    if others:
+        receivables.update(
+            Account.objects.filter(student_id__in=others, role=AccountRole.RECEIVABLE).values_list(
+                "student_id", "pk"
+            )
+        )
+    legs = [Leg(payer_credit, sum(per_student.values()))]
+    legs += [Leg(receivables[sid], -amount) for sid, amount in sorted(per_student.items())]
+    return legs
 
 
 def _check_allocations(
@@ -124,32 +185,19 @@ def _check_allocations(
         )
 
 
-def _receivable_legs(
-    student: Student, orders: dict[int, Order], requests: Sequence[AllocationRequest], receivable: int
-) -> list[Leg]:
-    """Credit each order's own student's receivable (a sibling's order credits the sibling's)."""
-    by_student: dict[int, int] = {}
-    for r in requests:
-        sid = orders[r.order_id].student_id
-        by_student[sid] = by_student.get(sid, 0) + r.amount
-    others = {
-        sid: pk
-        for sid, pk in Account.objects.filter(
-            student_id__in=[sid for sid in by_student if sid != student.pk], role=AccountRole.RECEIVABLE
-        ).values_list("student_id", "pk")
-    }
-    return [
-        Leg(receivable if sid == student.pk else others[sid], -amount)
-        for sid, amount in sorted(by_student.items())
-    ]
-
-
 def _apply_to_orders(orders: dict[int, Order], requests: Sequence[AllocationRequest]) -> None:
+    """Add signed allocations to the orders' paid amounts and move their status, in one UPDATE."""
+    paid: dict[int, int] = {}
+    status: dict[int, str] = {}
     for request in requests:
         order = orders[request.order_id]
-        new_status = status_after_payment(total=order.total, paid=order.paid + request.amount)
+        new_paid = order.paid + request.amount
+        new_status = status_after_payment(total=order.total, paid=new_paid)
         check_transition(order.status, new_status)
-        Order.objects.filter(pk=order.pk).update(paid=F("paid") + request.amount, status=new_status)
+        paid[order.pk] = paid.get(order.pk, 0) + request.amount
+        status[order.pk] = new_status
+        order.paid, order.status = new_paid, new_status
+    sql.update_by_pk(Order, paid, add={"paid": paid}, assign={"status": status})
 
 
 def record_payment(
@@ -168,115 +216,161 @@ def record_payment(
     Whatever is not allocated becomes the student's credit. The same idempotency key returns the
     payment it first created.
     """
-    require(actor, Capability.TAKE_PAYMENT, campus_id=student.campus_id)
     ensure_same_organization(actor, student)
+    require(actor, Capability.TAKE_PAYMENT, campus_id=student.campus_id)
     check_amount(amount)
     if channel not in Channel.values:
         raise ValidationFailed(_("Unknown payment channel."), code="channel_invalid")
     if received_at is not None and received_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationFailed(_("A payment cannot be received in the future."), code="received_in_future")
     key = idempotency_key or f"auto-{uuid.uuid4()}"
-    with transaction.atomic():
+    try:
+        return _record_payment(
+            actor=actor,
+            student=student,
+            amount=amount,
+            channel=channel,
+            reference=reference,
+            received_at=received_at,
+            allocations=allocations,
+            key=key,
+        )
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer with its payment.
         existing = Payment.objects.filter(
             organization_id=student.organization_id, idempotency_key=key
         ).first()
-        if existing is not None:
-            return existing
-        if allocations is None:
-            payable = (
-                Order.objects.select_for_update()
-                .filter(student_id=student.pk, status__in=[OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID])
-                .order_by("pk")
-            )
-            orders = {o.pk: o for o in payable}
-            requests = [
-                AllocationRequest(order_id=o.pk, amount=a)
-                for o, a in propose_allocation(orders=list(orders.values()), amount=amount)
-            ]
-        else:
-            requests = list(allocations)
-            # One payment may settle the orders of several children of one family (the portal's cart).
-            orders = _lock_orders(student=student, order_ids=[r.order_id for r in requests], family=True)
-        _check_allocations(orders, requests, amount)
+        if existing is None:
+            raise
+        return existing
 
-        number = next_number(organization_id=student.organization_id, name="receipt")
-        clearing, receivable, credit = _money_accounts(student=student, channel=channel)
-        allocated = sum(r.amount for r in requests)
-        received = received_at or timezone.now()
-        drafts = [
-            EntryDraft(
-                code=EntryCode.PAYMENT_RECEIVED,
-                idempotency_key=f"payment:{key}:received",
-                legs=[Leg(clearing, amount), Leg(credit, -amount)],
-                effective_date=timezone.localdate(received),
-                memo=f"R{number:08d}",
-            )
+
+@transaction.atomic
+def _record_payment(
+    *,
+    actor: User,
+    student: Student,
+    amount: int,
+    channel: str,
+    reference: str,
+    received_at: datetime.datetime | None,
+    allocations: Sequence[AllocationRequest] | None,
+    key: str,
+) -> Payment:
+    existing = sql.fetch(
+        "SELECT id FROM payments_payment WHERE organization_id = %s AND idempotency_key = %s",
+        [student.organization_id, key],
+    )
+    if existing:
+        return Payment.objects.get(pk=existing[0][0])
+    if allocations is None:
+        payable = (
+            Order.objects.select_for_update()
+            .filter(student_id=student.pk, status__in=[OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID])
+            .order_by("pk")
+        )
+        orders = {o.pk: o for o in payable}
+        requests = [
+            AllocationRequest(order_id=o.pk, amount=a)
+            for o, a in propose_allocation(orders=list(orders.values()), amount=amount)
         ]
-        if allocated:
-            drafts.append(
-                EntryDraft(
-                    code=EntryCode.ALLOCATION,
-                    idempotency_key=f"payment:{key}:allocated",
-                    legs=[Leg(credit, allocated), *_receivable_legs(student, orders, requests, receivable)],
-                    effective_date=timezone.localdate(received),
-                    memo=" ".join(f"#{orders[r.order_id].number}" for r in requests),
-                )
-            )
-        entries = post_entries(organization_id=student.organization_id, actor=actor, drafts=drafts)
-        payment = Payment.objects.create(
-            organization_id=student.organization_id,
-            campus_id=student.campus_id,
-            student=student,
-            receipt_number=f"R{number:08d}",
-            channel=channel,
-            amount=amount,
-            reference=reference.strip()[:100],
-            received_at=received,
-            idempotency_key=key,
-            recorded_by=actor,
-            entry=entries[0],
+    else:
+        requests = list(allocations)
+        orders = _lock_orders(student=student, order_ids=[r.order_id for r in requests])
+    _check_allocations(orders, requests, amount)
+
+    number = next_number(organization_id=student.organization_id, name="receipt")
+    clearing, receivable, credit = _money_accounts(student=student, channel=channel)
+    allocated = sum(r.amount for r in requests)
+    received = received_at or timezone.now()
+    drafts = [
+        EntryDraft(
+            code=EntryCode.PAYMENT_RECEIVED,
+            idempotency_key=f"payment:{key}:received",
+            legs=[Leg(clearing, amount), Leg(credit, -amount)],
+            effective_date=timezone.localdate(received),
+            memo=f"R{number:08d}",
         )
-        if requests:
-            Allocation.objects.bulk_create(
-                Allocation(
-                    organization_id=student.organization_id,
-                    order_id=r.order_id,
-                    payment=payment,
-                    amount=r.amount,
-                    entry=entries[1],
-                    created_by=actor,
-                )
+    ]
+    if allocated:
+        drafts.append(
+            EntryDraft(
+                code=EntryCode.ALLOCATION,
+                idempotency_key=f"payment:{key}:allocated",
+                legs=_allocation_legs(
+                    orders=orders,
+                    requests=requests,
+                    payer=student,
+                    payer_receivable=receivable,
+                    payer_credit=credit,
+                ),
+                effective_date=timezone.localdate(received),
+                memo=" ".join(f"#{orders[r.order_id].number}" for r in requests),
+            )
+        )
+    entries = post_entries(organization_id=student.organization_id, actor=actor, drafts=drafts)
+    payment: Payment = sql.new(
+        Payment,
+        {
+            "organization_id": student.organization_id,
+            "campus_id": student.campus_id,
+            "student_id": student.pk,
+            "receipt_number": f"R{number:08d}",
+            "channel": channel,
+            "amount": amount,
+            "reference": reference.strip()[:100],
+            "received_at": received,
+            "idempotency_key": key,
+            "recorded_by_id": actor.pk,
+            "entry_id": entries[0].pk,
+        },
+        related={"student": student, "recorded_by": actor, "entry": entries[0]},
+    )
+    sql.insert_instance(payment)
+    if requests:
+        now = timezone.now()
+        sql.insert_rows(
+            Allocation,
+            (
+                "organization_id",
+                "order_id",
+                "payment_id",
+                "amount",
+                "entry_id",
+                "created_by_id",
+                "created_at",
+            ),
+            [
+                (student.organization_id, r.order_id, payment.pk, r.amount, entries[1].pk, actor.pk, now)
                 for r in requests
-            )
-            _apply_to_orders(orders, requests)
-        record_audit(
-            actor=actor,
-            action="payment.recorded",
-            target=payment,
-            amount=amount,
-            data={
-                "channel": channel,
-                "allocations": {str(r.order_id): r.amount for r in requests},
-                "to_credit": amount - allocated,
-            },
+            ],
         )
-        return payment
+        _apply_to_orders(orders, requests)
+    record_audit(
+        actor=actor,
+        action="payment.recorded",
+        target=payment,
+        amount=amount,
+        data={
+            "channel": channel,
+            "allocations": {str(r.order_id): r.amount for r in requests},
+            "to_credit": amount - allocated,
+        },
+    )
+    return payment
 
 
 @transaction.atomic
 def apply_credit(*, actor: User, student: Student, order: Order, amount: int) -> Allocation:
     """Pay an order from the student's credit (wallet)."""
-    require(actor, Capability.APPLY_CREDIT, campus_id=student.campus_id)
     ensure_same_organization(actor, student)
+    require(actor, Capability.APPLY_CREDIT, campus_id=student.campus_id)
     check_amount(amount)
     orders = _lock_orders(student=student, order_ids=[order.pk])
-    credit_account = Account.objects.select_for_update().get(
-        student_id=student.pk, role=AccountRole.STUDENT_CREDIT
-    )
+    accounts = _lock_student_accounts(student_id=student.pk)
+    credit_account = accounts[AccountRole.STUDENT_CREDIT]
     _check_allocations(orders, [AllocationRequest(order.pk, amount)], credit_account.balance)
-    receivable = Account.objects.values_list("pk", flat=True).get(
-        student_id=student.pk, role=AccountRole.RECEIVABLE
-    )
+    receivable = accounts[AccountRole.RECEIVABLE].pk
     key = f"credit:{uuid.uuid4()}"
     [entry] = post_entries(
         organization_id=student.organization_id,
@@ -312,8 +406,8 @@ def apply_credit(*, actor: User, student: Student, order: Order, amount: int) ->
 @transaction.atomic
 def reverse_payment(*, actor: User, payment: Payment, reason: str) -> Payment:
     """Undo a payment recorded by mistake with reversal entries; nothing is deleted."""
-    require(actor, Capability.REVERSE_PAYMENT, campus_id=payment.campus_id)
     ensure_same_organization(actor, payment)
+    require(actor, Capability.REVERSE_PAYMENT, campus_id=payment.campus_id)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Give a reason for the reversal."), code="reason_required")
@@ -324,12 +418,12 @@ def reverse_payment(*, actor: User, payment: Payment, reason: str) -> Payment:
             code="payment_already_reversed",
         )
     originals = list(Allocation.objects.filter(payment=payment, amount__gt=0).order_by("pk"))
-    orders = _lock_orders(
-        student=payment.student, order_ids=sorted({a.order_id for a in originals}), family=True
-    )
-    credit_account = Account.objects.select_for_update().get(
-        student_id=payment.student_id, role=AccountRole.STUDENT_CREDIT
-    )
+    orders = _lock_orders(student=payment.student, order_ids=sorted({a.order_id for a in originals}))
+    reversed_entries = [payment.entry_id, *{a.entry_id for a in originals}]
+    credit_account = _lock_student_accounts(
+        student_id=payment.student_id,
+        also=Posting.objects.filter(entry_id__in=reversed_entries).values_list("account_id", flat=True),
+    )[AccountRole.STUDENT_CREDIT]
     unallocated = payment.amount - sum(a.amount for a in originals)
     if credit_account.balance < unallocated:
         raise Conflict(
@@ -368,13 +462,7 @@ def reverse_payment(*, actor: User, payment: Payment, reason: str) -> Payment:
         )
         for a in originals
     )
-    for a in originals:
-        order = orders[a.order_id]
-        new_paid = order.paid - a.amount
-        new_status = status_after_payment(total=order.total, paid=new_paid)
-        check_transition(order.status, new_status)
-        Order.objects.filter(pk=order.pk).update(paid=F("paid") - a.amount, status=new_status)
-        order.paid, order.status = new_paid, new_status
+    _apply_to_orders(orders, [AllocationRequest(a.order_id, -a.amount) for a in originals])
     now = timezone.now()
     Payment.objects.filter(pk=payment.pk).update(
         status=Payment.Status.REVERSED,

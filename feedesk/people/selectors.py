@@ -13,12 +13,16 @@ def students_visible_to(user: User) -> QuerySet[Student]:
     return qs
 
 
-def search_students(*, user: User, query: str, limit: int = 50) -> QuerySet[Student]:
-    """Find students by name, phone (own or a guardian's), student number, pinyin or initials."""
+def search_students(*, user: User, query: str, limit: int | None = 50) -> QuerySet[Student]:
+    """Find students by name, phone (own or a guardian's), student number, pinyin or initials.
+
+    `limit=None` returns the unsliced queryset, for callers that paginate.
+    """
     qs = students_visible_to(user).select_related("campus")
     query = query.strip()
     if not query:
-        return qs.order_by("-created_at")[:limit]
+        qs = qs.order_by("-created_at", "-pk")
+        return qs if limit is None else qs[:limit]
     needle = query.lower().replace(" ", "")
     condition = Q(name__icontains=query) | Q(number__iexact=query) | Q(number__icontains=query)
     if needle.isascii():
@@ -26,7 +30,8 @@ def search_students(*, user: User, query: str, limit: int = 50) -> QuerySet[Stud
     digits = "".join(ch for ch in query if ch.isdigit())
     if len(digits) >= 4:
         condition |= Q(phone__contains=digits) | Q(guardians__phone__contains=digits)
-    return qs.filter(condition).distinct().order_by("name")[:limit]
+    qs = qs.filter(condition).distinct().order_by("name", "pk")
+    return qs if limit is None else qs[:limit]
 
 
 def guardians_of(student: Student) -> QuerySet[Guardian]:

@@ -35,9 +35,3 @@ def written() -> tuple[int, ...]:
 @pytest.fixture
 def login():
     return client_for
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The school fixture creates a user per role; a cheap hasher keeps the desk suite fast."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,341 @@
+"""Load benchmark of the JSON API: gunicorn (4 workers) on PostgreSQL, driven by wrk from another process.
+
+Creates its own database `fd_bench_api`, seeds schools, serves the app on 127.0.0.1, drives
+`POST /payments` (each request with its own Idempotency-Key) and then `GET /students/{id}/account`,
+runs `ledger_verify`, writes its section of docs/benchmarks.md and prints one line of JSON.
+
+    .venv/bin/python bench/api_load.py [--seconds 20] [--port 8201]
+
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and `wrk` (apt-get install -y wrk).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DB_NAME = "fd_bench_api"
+PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_URL = f"{PG_SERVER}/{DB_NAME}"
+SECTION = "## JSON API load (bench/api_load.py)"
+
+SEED = r"""
+import json, os
+from feedesk.api.services import create_api_token
+from feedesk.core.permissions import Role
+from feedesk.organizations.services import create_campus, create_organization
+from feedesk.people.services import create_student
+from feedesk.users.models import User
+
+schools, students_per_school = int(os.environ["BENCH_SCHOOLS"]), int(os.environ["BENCH_STUDENTS"])
+out = []
+for n in range(schools):
+    org = create_organization(name=f"Bench school {n}", slug=f"bench-{n}")
+    campus = create_campus(organization=org, name="HQ", code="hq")
+    cashier = User.objects.create_user(f"bench-cashier-{n}", organization=org, role=Role.CASHIER)
+    _token, raw = create_api_token(actor=None, user=cashier, name="bench")
+    ids = [
+        create_student(actor=cashier, campus=campus, name=f"学生{i}").pk for i in range(students_per_school)
+    ]
+    out.append({"token": raw, "students": ids})
+print(json.dumps(out))
+"""
+
+LUA_COMMON = r"""
+local schools = {SCHOOLS}
+-- Globals, not locals: setup() runs in the main Lua state and hands each thread its own id.
+counter = 0
+thread_id = 0
+local next_id = 0
+setup = function(thread)
+  thread:set("thread_id", next_id)
+  next_id = next_id + 1
+end
+local function pick()
+  counter = counter + 1
+  local school = schools[(counter % #schools) + 1]
+  local student = school.students[(math.floor(counter / #schools) % #school.students) + 1]
+  return school, student
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    'WRKRESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.2f, "p99_ms": %.2f, '
+      .. '"max_ms": %.2f, "errors": %d, "non_2xx": %d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000, errors, summary.errors.status))
+end
+"""
+
+LUA_PAYMENTS = r"""
+request = function()
+  local school, student = pick()
+  local body = string.format('{"student_id": %d, "amount": 12800, "channel": "wechat_pay"}', student)
+  local headers = {
+    ["Authorization"] = "Bearer " .. school.token,
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = string.format("bench-{RUN}-%d-%d", thread_id, counter),
+  }
+  return wrk.format("POST", "/api/v1/payments", headers, body)
+end
+"""
+
+LUA_ACCOUNT = r"""
+request = function()
+  local school, student = pick()
+  return wrk.format("GET", "/api/v1/students/" .. student .. "/account",
+    {["Authorization"] = "Bearer " .. school.token})
+end
+"""
+
+
+def psql(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "FEEDESK_DEBUG": "0",
+        "FEEDESK_SECURE_COOKIES": "0",
+        "FEEDESK_CONN_MAX_AGE": "600",
+        "FEEDESK_LOG_LEVEL": "ERROR",
+    }
+
+
+def lua_table(schools: list[dict]) -> str:
+    rows = []
+    for school in schools:
+        students = ", ".join(str(s) for s in school["students"])
+        rows.append(f'{{token = "{school["token"]}", students = {{{students}}}}}')
+    return "{" + ", ".join(rows) + "}"
+
+
+def run_wrk(script: str, url: str, *, seconds: int, connections: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        # Each wrk run gets its own key space: keys repeated across runs would (rightly) replay.
+        handle.write(script.replace("{RUN}", uuid.uuid4().hex[:12]))
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                f"-t{min(2, connections)}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                handle.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    match = re.search(r"WRKRESULT (\{.*\})", out)
+    if not match:
+        raise SystemExit(f"wrk gave no result:\n{out}")
+    result = json.loads(match.group(1))
+    result["rps"] = round(result["requests"] / result["seconds"], 1)
+    return result
+
+
+def wait_for(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except Exception:
+            time.sleep(0.3)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def write_section(text: str) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    path.parent.mkdir(exist_ok=True)
+    current = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(current):
+        current = pattern.sub(lambda _m: text, current)
+    else:
+        current = current.rstrip("\n") + "\n\n" + text
+    path.write_text(current.rstrip("\n") + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--port", type=int, default=8201)
+    parser.add_argument("--schools", type=int, default=4)
+    parser.add_argument("--students", type=int, default=50)
+    parser.add_argument("--pay-connections", type=int, default=16)
+    parser.add_argument("--read-connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+
+    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    psql(f"CREATE DATABASE {DB_NAME}")
+    server = None
+    try:
+        subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env(), check=True)
+        seeded = subprocess.run(
+            [PY, "manage.py", "shell", "-c", SEED],
+            cwd=ROOT,
+            env={**env(), "BENCH_SCHOOLS": str(args.schools), "BENCH_STUDENTS": str(args.students)},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        schools = json.loads(seeded.stdout.strip().splitlines()[-1])
+
+        bind = f"127.0.0.1:{args.port}"
+        server = subprocess.Popen(
+            [str(Path(PY).parent / "gunicorn"), "config.wsgi", "-w", "4", "-b", bind, "--log-level", "error"],
+            cwd=ROOT,
+            env=env(),
+            start_new_session=True,
+        )
+        wait_for(f"http://{bind}/api/v1/openapi.json")
+        url = f"http://{bind}"
+        common = LUA_COMMON.replace("{SCHOOLS}", lua_table(schools))
+        # Warm every worker's connection and caches before measuring.
+        run_wrk(common + LUA_ACCOUNT, url, seconds=2, connections=8)
+        payments = run_wrk(common + LUA_PAYMENTS, url, seconds=args.seconds, connections=args.pay_connections)
+        reads = run_wrk(common + LUA_ACCOUNT, url, seconds=args.seconds, connections=args.read_connections)
+        # One connection: the service time of a request without queueing behind others.
+        pay_single = run_wrk(common + LUA_PAYMENTS, url, seconds=5, connections=1)
+        read_single = run_wrk(common + LUA_ACCOUNT, url, seconds=5, connections=1)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+    verify = subprocess.run(
+        [PY, "manage.py", "ledger_verify"], cwd=ROOT, env=env(), capture_output=True, text=True, check=False
+    )
+    report = json.loads(verify.stdout.strip().splitlines()[-1])
+    count = (
+        subprocess.run(
+            [
+                PY,
+                "manage.py",
+                "shell",
+                "-c",
+                "from feedesk.payments.models import Payment; print(Payment.objects.count())",
+            ],
+            cwd=ROOT,
+            env=env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+
+    load = os.getloadavg()[0]
+    result = {
+        "bench": "api_load",
+        "schools": args.schools,
+        "seconds": args.seconds,
+        "payments": {**payments, "connections": args.pay_connections, "payments_created": int(count)},
+        "account_reads": {**reads, "connections": args.read_connections},
+        "single_connection": {"payments": pay_single, "account_reads": read_single},
+        "ledger_verify_ok": report["ok"],
+        "entries_checked": report["entries_checked"],
+        "load_average_1m": round(load, 2),
+        "cpus": os.cpu_count(),
+    }
+    targets_met = (
+        payments["rps"] >= 400
+        and payments["p99_ms"] < 200
+        and payments["errors"] == 0
+        and reads["rps"] >= 1500
+    )
+    result["targets_met"] = targets_met
+    measured = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    row = "| `{}` | {} | {} | {} | {} | {} |"
+    write_section(
+        "\n".join(
+            [
+                SECTION,
+                "",
+                "gunicorn with 4 sync workers on PostgreSQL, wrk (2 threads) on the same machine over",
+                f"loopback, {args.schools} schools × {args.students} students, "
+                f"{args.seconds} s per endpoint.",
+                "Every payment carries its own `Idempotency-Key`.",
+                f"Measured {measured} on {os.cpu_count()} cores; 1-minute load average {load:.1f} at the end",
+                "(the machine is shared with other work, so the figures are noisy). The rows with one",
+                "connection show a request's service time without queueing behind others.",
+                "",
+                "| endpoint | connections | requests/s | p50 ms | p99 ms | errors |",
+                "|---|---:|---:|---:|---:|---:|",
+                row.format(
+                    "POST /payments",
+                    args.pay_connections,
+                    payments["rps"],
+                    payments["p50_ms"],
+                    payments["p99_ms"],
+                    payments["errors"],
+                ),
+                row.format(
+                    "GET /students/{id}/account",
+                    args.read_connections,
+                    reads["rps"],
+                    reads["p50_ms"],
+                    reads["p99_ms"],
+                    reads["errors"],
+                ),
+                row.format(
+                    "POST /payments",
+                    1,
+                    pay_single["rps"],
+                    pay_single["p50_ms"],
+                    pay_single["p99_ms"],
+                    pay_single["errors"],
+                ),
+                row.format(
+                    "GET /students/{id}/account",
+                    1,
+                    read_single["rps"],
+                    read_single["p50_ms"],
+                    read_single["p99_ms"],
+                    read_single["errors"],
+                ),
+                "",
+                f"Payments created: {count}; wrk counted {payments['requests'] + pay_single['requests']} "
+                "answered payment requests (requests in flight when wrk stops still complete on the server).",
+                f"`ledger_verify` afterwards: {'ok' if report['ok'] else 'FAILED'}, "
+                f"{report['entries_checked']} entries checked.",
+                "Targets (≥400 payments/s with p99 < 200 ms and no errors; ≥1,500 account reads/s): "
+                + ("met." if targets_met else "not met."),
+                "",
+            ]
+        )
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

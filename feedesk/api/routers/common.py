@@ -1,0 +1,43 @@
+"""Small helpers shared by the routers: the acting user, visible-object lookup, paging."""
+
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from feedesk.api.schemas import ErrorOut, Paging
+from feedesk.core.errors import NotFound
+from feedesk.users.models import User
+
+M = TypeVar("M", bound=Model)
+
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
+
+
+def actor(request: HttpRequest) -> User:
+    user: User = request.auth  # type: ignore[attr-defined]
+    return user
+
+
+def currency(request: HttpRequest) -> str:
+    return actor(request).organization.currency  # type: ignore[union-attr]
+
+
+def visible(qs: QuerySet[M], pk: int) -> M:
+    """The object if the user can see it; another organization's or campus's object is 404."""
+    obj = qs.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound(_("Not found."), id=pk)
+    return obj
+
+
+def page(qs: QuerySet[M], paging: Paging) -> tuple[list[M], int]:
+    return list(qs[paging.offset : paging.offset + paging.limit]), qs.count()

@@ -1,0 +1,453 @@
+"""Every endpoint: status codes, response shape against the published OpenAPI schema, integer money,
+and the error envelope for bad input."""
+
+import datetime
+import io
+import json
+
+import pytest
+from api_helpers import ApiClient, assert_conforms, assert_error
+from django.core.management import call_command
+
+from feedesk.billing.models import Order
+from feedesk.ledger.selectors import student_statement, trial_balance, verify_ledger
+from feedesk.payments.models import Payment
+from feedesk.payments.selectors import student_account
+
+MONEY_FIELDS = {"amount", "total", "paid", "balance", "balance_due", "overdue", "credit", "unit_price"}
+
+
+def assert_integer_money(value) -> None:
+    """Every money-like field anywhere in a body is an int, never a float or a string."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            is_money = key in MONEY_FIELDS or key.endswith(("_amount", "_price", "_fee", "_balance"))
+            if is_money and item is not None:
+                assert isinstance(item, int) and not isinstance(item, bool), (key, item)
+            assert_integer_money(item)
+    elif isinstance(value, list):
+        for item in value:
+            assert_integer_money(item)
+
+
+def ok(response, method: str, template: str, status: int = 200) -> dict:
+    assert response.status_code == status, response.content
+    body = assert_conforms(response, method, template)
+    assert_integer_money(body)
+    return body
+
+
+def test_full_flow_through_every_endpoint(school):
+    principal = ApiClient(school.principal)
+    cashier = ApiClient(school.cashier)
+
+    subject = ok(principal.post("/subjects", {"code": "piano", "name": "钢琴"}), "post", "/subjects", 201)
+    ok(principal.get("/subjects"), "get", "/subjects")
+    course = ok(
+        principal.post(
+            "/courses",
+            {
+                "subject_id": subject["id"],
+                "name": "钢琴 24 课时",
+                "price_model": "package",
+                "package_hours": "24",
+                "package_price": 480_000,
+                "gift_hours": 2,
+                "materials_fee": 5_000,
+            },
+        ),
+        "post",
+        "/courses",
+        201,
+    )
+    assert course["package_price"] == 480_000 and course["currency"] == "CNY"
+    courses = ok(principal.get("/courses", limit=1), "get", "/courses")
+    assert courses["count"] == 3 and len(courses["items"]) == 1
+    klass = ok(
+        principal.post(
+            "/classes",
+            {
+                "course_id": course["id"],
+                "campus_id": school.campus.pk,
+                "name": "钢琴周六班",
+                "instructor_id": school.instructor.pk,
+                "capacity": 8,
+                "start_date": "2026-09-01",
+                "end_date": "2026-10-31",
+                "schedule": [{"weekday": 5, "start_time": "14:00", "end_time": "15:00"}],
+            },
+        ),
+        "post",
+        "/classes",
+        201,
+    )
+    assert klass["enrolled"] == 0 and klass["schedule"][0]["weekday"] == 5
+    ok(principal.get("/classes"), "get", "/classes")
+    sessions = ok(
+        principal.get(f"/classes/{klass['id']}/sessions", **{"from": "2026-09-01", "to": "2026-09-30"}),
+        "get",
+        "/classes/{class_id}/sessions",
+    )
+    assert [s["date"] for s in sessions["items"]] == ["2026-09-05", "2026-09-12", "2026-09-19", "2026-09-26"]
+
+    guardian = ok(
+        cashier.post("/guardians", {"name": "李爸爸", "phone": "139 0000 0002"}), "post", "/guardians", 201
+    )
+    student = ok(
+        cashier.post(
+            "/students",
+            {
+                "campus_id": school.campus.pk,
+                "name": "李四",
+                "phone": "13900000003",
+                "guardians": [{"guardian_id": guardian["id"], "relation": "father"}],
+            },
+        ),
+        "post",
+        "/students",
+        201,
+    )
+    assert student["guardians"][0]["id"] == guardian["id"] and student["name_pinyin"] == "lisi"
+    found = ok(cashier.get("/students", search="lisi"), "get", "/students")
+    assert [s["id"] for s in found["items"]] == [student["id"]] and found["count"] == 1
+    ok(cashier.get(f"/students/{student['id']}"), "get", "/students/{student_id}")
+    patched = ok(
+        cashier.patch(f"/students/{student['id']}", {"school": "实验小学", "birth_date": "2016-05-01"}),
+        "patch",
+        "/students/{student_id}",
+    )
+    assert (patched["school"], patched["birth_date"]) == ("实验小学", "2016-05-01")
+    g = ok(cashier.get(f"/guardians/{guardian['id']}"), "get", "/guardians/{guardian_id}")
+    assert [s["id"] for s in g["students"]] == [student["id"]]
+    g = ok(
+        cashier.patch(f"/guardians/{guardian['id']}", {"email": "li@example.com"}),
+        "patch",
+        "/guardians/{guardian_id}",
+    )
+    assert g["email"] == "li@example.com"
+
+    created = ok(
+        cashier.post(
+            "/enrolments",
+            {
+                "student_id": student["id"],
+                "class_id": klass["id"],
+                "discount": {"kind": "fixed", "value": 30_000},
+            },
+        ),
+        "post",
+        "/enrolments",
+        201,
+    )
+    enrolment, order = created["enrolment"], created["order"]
+    assert order["total"] == 480_000 - 30_000 + 5_000 and order["status"] == "open"
+    assert enrolment["order_id"] == order["id"]
+    fetched = ok(cashier.get(f"/enrolments/{enrolment['id']}"), "get", "/enrolments/{enrolment_id}")
+    assert (fetched["purchased_hours"], fetched["gift_hours"], fetched["remaining_hours"]) == (
+        "24.00",
+        "2.00",
+        "26.00",
+    )
+    assert (fetched["tuition_amount"], fetched["deferred_amount"], fetched["recognised_amount"]) == (
+        450_000,
+        450_000,
+        0,
+    )
+
+    extra = ok(
+        cashier.post(
+            "/orders",
+            {
+                "student_id": student["id"],
+                "lines": [{"kind": "other", "description": "Exam fee", "unit_price": 20_000}],
+                "due_date": "2026-12-31",
+            },
+        ),
+        "post",
+        "/orders",
+        201,
+    )
+    assert extra["lines"][0]["net_amount"] == 20_000
+    listed = ok(cashier.get("/orders", student_id=student["id"], status="open"), "get", "/orders")
+    assert {o["id"] for o in listed["items"]} == {order["id"], extra["id"]}
+    ok(cashier.get(f"/orders/{order['id']}"), "get", "/orders/{order_id}")
+
+    payment = ok(
+        cashier.post(
+            "/payments",
+            {
+                "student_id": student["id"],
+                "amount": 500_000,
+                "channel": "wechat_pay",
+                "reference": "wx-1",
+                "allocations": [{"order_id": order["id"], "amount": 455_000}],
+            },
+            key="pay-1",
+        ),
+        "post",
+        "/payments",
+        201,
+    )
+    assert (payment["allocated"], payment["to_credit"]) == (455_000, 45_000)
+    assert payment["receipt_number"].startswith("R")
+    ok(cashier.get(f"/payments/{payment['id']}"), "get", "/payments/{payment_id}")
+    ok(cashier.get("/payments", student_id=student["id"]), "get", "/payments")
+
+    applied = ok(
+        cashier.post(f"/students/{student['id']}/apply-credit", {"order_id": extra["id"], "amount": 5_000}),
+        "post",
+        "/students/{student_id}/apply-credit",
+        201,
+    )
+    assert applied["amount"] == 5_000
+    from_wallet = ok(
+        cashier.post(
+            "/payments",
+            {
+                "student_id": student["id"],
+                "amount": 15_000,
+                "channel": "credit",
+                "allocations": [{"order_id": extra["id"], "amount": 15_000}],
+            },
+        ),
+        "post",
+        "/payments",
+        201,
+    )
+    assert from_wallet["id"] is None and from_wallet["allocations"][0]["amount"] == 15_000
+
+    account = ok(cashier.get(f"/students/{student['id']}/account"), "get", "/students/{student_id}/account")
+    selector = student_account(student=school.org.student_set.get(pk=student["id"]))
+    assert (account["balance_due"], account["overdue"], account["credit"]) == (
+        selector.balance_due,
+        selector.overdue,
+        selector.credit,
+    )
+    assert (account["balance_due"], account["credit"]) == (0, 25_000)
+    assert account["enrolments"] == [
+        {"id": enrolment["id"], "class_id": klass["id"], "status": "active", "remaining_hours": "26.00"}
+    ]
+    statement = ok(
+        cashier.get(f"/students/{student['id']}/statement"), "get", "/students/{student_id}/statement"
+    )
+    opening, lines = student_statement(student_id=student["id"])
+    assert statement["opening_balance"] == opening == 0
+    assert [line["running_balance"] for line in statement["lines"]] == [
+        line.running_balance for line in lines
+    ]
+    assert statement["closing_balance"] == -25_000
+
+    mistake = ok(
+        cashier.post(
+            "/payments",
+            {"student_id": student["id"], "amount": 7_000, "channel": "cash", "allocations": []},
+            key="pay-2",
+        ),
+        "post",
+        "/payments",
+        201,
+    )
+    assert (mistake["allocated"], mistake["to_credit"]) == (0, 7_000)
+    reversed_ = ok(
+        principal.post(f"/payments/{mistake['id']}/reverse", {"reason": "wrong student"}, key="rev-1"),
+        "post",
+        "/payments/{payment_id}/reverse",
+    )
+    assert reversed_["status"] == "reversed" and reversed_["reversal_reason"] == "wrong student"
+    assert_error(
+        principal.post(f"/payments/{mistake['id']}/reverse", {"reason": "again"}),
+        409,
+        "payment_already_reversed",
+    )
+    # The first payment's credit was spent: reversing it is refused until that use is undone.
+    assert_error(
+        principal.post(f"/payments/{payment['id']}/reverse", {"reason": "x"}), 409, "credit_already_used"
+    )
+    assert_error(cashier.post(f"/orders/{order['id']}/cancel", {}), 409, "order_has_payments")
+    unpaid = ok(
+        cashier.post(
+            "/orders",
+            {
+                "student_id": student["id"],
+                "lines": [{"kind": "materials", "description": "Book", "unit_price": 3_000}],
+            },
+        ),
+        "post",
+        "/orders",
+        201,
+    )
+    cancelled = ok(
+        cashier.post(f"/orders/{unpaid['id']}/cancel", {"reason": "changed mind"}),
+        "post",
+        "/orders/{order_id}/cancel",
+    )
+    assert cancelled["status"] == "cancelled" and cancelled["balance"] == 0
+
+    tb = ok(principal.get("/ledger/trial-balance"), "get", "/ledger/trial-balance")
+    assert tb["total_debits"] == tb["total_credits"]
+    expected = trial_balance(organization_id=school.org.pk)
+    assert [(a["code"], a["debits"], a["credits"], a["balance"]) for a in tb["accounts"]] == [
+        (r.code, r.debits, r.credits, r.balance) for r in expected.rows
+    ]
+    out = io.StringIO()
+    call_command("trial_balance", organization=school.org.slug, stdout=out)
+    assert f"{tb['total_debits']:>14} {tb['total_credits']:>14}" in out.getvalue()
+    verify = ok(principal.get("/ledger/verify"), "get", "/ledger/verify")
+    assert verify["ok"] is True and verify["problems"] == []
+    assert verify["entries_checked"] == verify_ledger(organization_id=school.org.pk).entries_checked
+
+
+def test_trial_balance_as_of_a_date(school):
+    principal = ApiClient(school.principal)
+    body = ok(principal.get("/ledger/trial-balance", as_of="2000-01-01"), "get", "/ledger/trial-balance")
+    assert body["total_debits"] == body["total_credits"] == 0
+
+
+BAD_PAYMENTS = [
+    ({"amount": 100, "channel": "cash"}, "missing student_id"),
+    ({"student_id": "x", "amount": 100, "channel": "cash"}, "student_id of the wrong type"),
+    ({"amount": "100", "channel": "cash"}, "amount as a string"),
+    ({"amount": 100.5, "channel": "cash"}, "amount as a float"),
+    ({"amount": -100, "channel": "cash"}, "negative amount"),
+    ({"amount": 0, "channel": "cash"}, "zero amount"),
+    ({"amount": 100, "channel": "bitcoin"}, "unknown channel"),
+    ({"amount": 100, "channel": "cash", "received_at": "2026-01-01T10:00:00"}, "time without offset"),
+    ({"amount": 100, "channel": "cash", "reference": "a\x00b"}, "NUL in text"),
+]
+
+
+@pytest.mark.parametrize(("body", "why"), BAD_PAYMENTS, ids=[why for _b, why in BAD_PAYMENTS])
+def test_bad_payment_input_is_refused_with_the_envelope(school, body, why):
+    student = school.student()
+    body = (
+        {"student_id": student.pk, **body}
+        if "student_id" not in body and why != "missing student_id"
+        else body
+    )
+    response = ApiClient(school.cashier).post("/payments", body)
+    error = assert_error(response, 422, "invalid_request")
+    assert error["details"]["errors"], why
+    assert_conforms(response, "post", "/payments")
+    assert not Payment.objects.exists()
+
+
+def test_malformed_json_is_an_enveloped_400(school):
+    response = ApiClient(school.cashier).post("/payments", raw=b"{not json")
+    assert_error(response, 400, "invalid_request")
+
+
+def test_unknown_ids_are_404(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    for path in (
+        "/students/999999",
+        "/guardians/999999",
+        "/orders/999999",
+        "/payments/999999",
+        "/enrolments/999999",
+        "/students/999999/account",
+        "/students/999999/statement",
+        "/classes/999999/sessions",
+    ):
+        assert_error(api.get(path), 404, "not_found")
+    assert_error(api.post("/payments", {"student_id": 999999, "amount": 100, "channel": "cash"}), 404)
+    assert_error(
+        api.post(
+            "/payments",
+            {
+                "student_id": student.pk,
+                "amount": 100,
+                "channel": "cash",
+                "allocations": [{"order_id": 999999, "amount": 100}],
+            },
+        ),
+        404,
+    )
+    assert_error(api.post("/enrolments", {"student_id": student.pk, "class_id": 999999}), 404)
+    assert not Payment.objects.exists()
+
+
+def test_over_allocation_is_refused_and_writes_nothing(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    enrolled = api.post("/enrolments", {"student_id": student.pk, "class_id": school.klass.pk})
+    order_id = json.loads(enrolled.content)["order"]["id"]
+    too_much = api.post(
+        "/payments",
+        {
+            "student_id": student.pk,
+            "amount": 700_000,
+            "channel": "cash",
+            "allocations": [{"order_id": order_id, "amount": 600_000}],
+        },
+    )
+    assert_error(too_much, 400, "allocation_exceeds_balance")
+    more_than_paid = api.post(
+        "/payments",
+        {
+            "student_id": student.pk,
+            "amount": 100,
+            "channel": "cash",
+            "allocations": [{"order_id": order_id, "amount": 200}],
+        },
+    )
+    assert_error(more_than_paid, 400, "allocation_exceeds_payment")
+    wallet = api.post(f"/students/{student.pk}/apply-credit", {"order_id": order_id, "amount": 100})
+    assert_error(wallet, 400, "allocation_exceeds_payment")
+    assert not Payment.objects.exists()
+    assert Order.objects.get(pk=order_id).paid == 0
+    assert verify_ledger().ok
+
+
+def test_authentication_and_roles(school):
+    student = school.student()
+    client = ApiClient(school.instructor)
+    anonymous = client.client.get(f"/api/v1/students/{student.pk}")
+    assert_error(anonymous, 401, "not_authenticated")
+    wrong = client.client.get(f"/api/v1/students/{student.pk}", headers={"Authorization": "Bearer fd_nope"})
+    assert_error(wrong, 401, "not_authenticated")
+    assert client.get(f"/students/{student.pk}").status_code == 200
+    # An instructor's token may read students but, like the instructor, never takes money.
+    refused = client.post("/payments", {"student_id": student.pk, "amount": 100, "channel": "cash"})
+    assert_error(refused, 403, "permission_denied")
+    assert_error(client.get("/ledger/verify"), 403, "permission_denied")
+    assert not Payment.objects.exists()
+
+
+def test_campus_limits_follow_the_token(school):
+    far = school.student(name="王五", campus=school.campus2)
+    school.cashier.campuses.set([school.campus])
+    api = ApiClient(school.cashier)
+    assert_error(api.get(f"/students/{far.pk}"), 404)
+    assert_error(api.post("/payments", {"student_id": far.pk, "amount": 100, "channel": "cash"}), 404)
+    assert api.get("/students").json()["count"] == 0
+
+
+def test_pagination_counts(school):
+    for i in range(5):
+        school.student(name=f"学生{i}")
+    api = ApiClient(school.cashier)
+    body = ok(api.get("/students", limit=2, offset=4), "get", "/students")
+    assert (body["count"], len(body["items"])) == (5, 1)
+    assert_error(api.get("/students", limit=0), 422, "invalid_request")
+
+
+def test_openapi_and_docs_are_published(client):
+    schema = client.get("/api/v1/openapi.json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in ("/api/v1/payments", "/api/v1/students/{student_id}/account", "/api/v1/ledger/verify"):
+        assert path in paths
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "/static/api/swagger-ui/swagger-ui-bundle.js" in html and "cdn" not in html.lower()
+
+
+def test_payment_received_in_the_future_is_refused(school):
+    student = school.student()
+    later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=2)).isoformat()
+    response = ApiClient(school.cashier).post(
+        "/payments", {"student_id": student.pk, "amount": 100, "channel": "cash", "received_at": later}
+    )
+    assert_error(response, 400, "received_in_future")

@@ -1,0 +1,171 @@
+"""Idempotency-Key semantics: replay, reuse with another body, in-flight duplicates, crashes, cleanup."""
+
+import datetime
+import io
+import json
+
+import pytest
+from api_helpers import ApiClient, assert_error
+from django.core.management import call_command
+from django.utils import timezone
+
+from feedesk.api import idempotency as idempotency_module
+from feedesk.api.models import IdempotencyKey
+from feedesk.api.services import claim_key, request_fingerprint
+from feedesk.enrolment.services import enrol_student
+from feedesk.ledger.models import JournalEntry
+from feedesk.ledger.selectors import verify_ledger
+from feedesk.payments.models import Payment
+
+
+def pay_body(student, amount=10_000, **extra):
+    return {"student_id": student.pk, "amount": amount, "channel": "cash", **extra}
+
+
+def test_replay_returns_the_first_status_and_body_byte_for_byte(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    first = api.post("/payments", pay_body(student), key="k-1")
+    assert first.status_code == 201
+    again = api.post("/payments", pay_body(student), key="k-1")
+    assert again.status_code == 201
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert Payment.objects.count() == 1
+    assert IdempotencyKey.objects.get(key="k-1").state == IdempotencyKey.State.DONE
+
+
+def test_same_key_with_a_different_body_is_422(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    assert api.post("/payments", pay_body(student), key="k-2").status_code == 201
+    changed = api.post("/payments", pay_body(student, amount=10_001), key="k-2")
+    assert_error(changed, 422, "idempotency_key_reused")
+    other_path = api.post("/guardians", {"name": "x", "phone": "13600000000"}, key="k-2")
+    assert_error(other_path, 422, "idempotency_key_reused")
+    assert Payment.objects.count() == 1
+
+
+def test_a_refusal_is_stored_and_replayed_too(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    body = pay_body(student, allocations=[{"order_id": 424242, "amount": 100}])
+    first = api.post("/payments", body, key="k-3")
+    assert_error(first, 404)
+    assert api.post("/payments", body, key="k-3").content == first.content
+    assert not Payment.objects.exists()
+
+
+def test_a_request_while_the_first_is_running_is_409(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    body = json.dumps(pay_body(student)).encode()
+    # The first request has claimed the key and is still running (its lease has not ended).
+    claim_key(
+        user=school.cashier,
+        key="k-4",
+        method="POST",
+        path="/api/v1/payments",
+        fingerprint=request_fingerprint(method="POST", path="/api/v1/payments", body=body),
+    )
+    assert_error(api.post("/payments", raw=body, key="k-4"), 409, "idempotency_in_progress")
+    assert not Payment.objects.exists()
+
+
+def test_a_claim_whose_runner_died_is_retaken_after_its_lease(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    body = json.dumps(pay_body(student)).encode()
+    claim_key(
+        user=school.cashier,
+        key="k-5",
+        method="POST",
+        path="/api/v1/payments",
+        fingerprint=request_fingerprint(method="POST", path="/api/v1/payments", body=body),
+    )
+    IdempotencyKey.objects.filter(key="k-5").update(
+        lease_until=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    retried = api.post("/payments", raw=body, key="k-5")
+    assert retried.status_code == 201
+    assert Payment.objects.count() == 1
+    assert api.post("/payments", raw=body, key="k-5").content == retried.content
+
+
+def test_a_crash_after_the_work_leaves_neither_work_nor_key(school, monkeypatch):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    entries_before = JournalEntry.objects.count()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("process died while storing the response")
+
+    monkeypatch.setattr(idempotency_module, "complete_claim", crash)
+    with pytest.raises(RuntimeError):
+        api.post("/payments", pay_body(student), key="k-6")
+    assert not Payment.objects.exists()
+    assert JournalEntry.objects.count() == entries_before
+    assert not IdempotencyKey.objects.filter(key="k-6").exists()
+    monkeypatch.undo()
+    assert api.post("/payments", pay_body(student), key="k-6").status_code == 201
+    assert Payment.objects.count() == 1
+    assert verify_ledger().ok
+
+
+def test_keys_are_scoped_per_user(school):
+    student = school.student()
+    first = ApiClient(school.cashier).post("/payments", pay_body(student), key="shared")
+    second = ApiClient(school.finance).post("/payments", pay_body(student), key="shared")
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert Payment.objects.count() == 2
+
+
+def test_without_a_key_money_requests_are_not_deduplicated(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    assert api.post("/payments", pay_body(student)).status_code == 201
+    assert api.post("/payments", pay_body(student)).status_code == 201
+    assert Payment.objects.count() == 2
+    assert not IdempotencyKey.objects.exists()
+
+
+def test_every_post_honours_the_key(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    body = {"student_id": student.pk, "class_id": school.klass.pk}
+    first = api.post("/enrolments", body, key="enrol-1")
+    assert first.status_code == 201
+    assert api.post("/enrolments", body, key="enrol-1").content == first.content
+    assert student.enrolments.count() == 1
+
+
+def test_an_overlong_key_is_refused(school):
+    response = ApiClient(school.cashier).post("/payments", pay_body(school.student()), key="k" * 256)
+    assert_error(response, 400, "idempotency_key_invalid")
+
+
+def test_purge_removes_only_keys_older_than_a_day_and_is_safe_to_rerun(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    api.post("/payments", pay_body(student), key="old")
+    api.post("/payments", pay_body(student, amount=20_000), key="new")
+    IdempotencyKey.objects.filter(key="old").update(created_at=timezone.now() - datetime.timedelta(hours=25))
+    out = io.StringIO()
+    call_command("purge_idempotency_keys", stdout=out)
+    assert "1 idempotency keys deleted" in out.getvalue()
+    call_command("purge_idempotency_keys", stdout=out)
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+    with pytest.raises(Exception, match="24 hours"):
+        call_command("purge_idempotency_keys", hours=1)
+
+
+def test_enrolment_order_and_payment_replay_together(school):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    _enrolment, order = enrol_student(actor=school.cashier, student=student, class_group=school.klass)
+    body = pay_body(student, amount=order.total, allocations=[{"order_id": order.pk, "amount": order.total}])
+    first = api.post("/payments", body, key="full")
+    again = api.post("/payments", body, key="full")
+    assert first.content == again.content
+    order.refresh_from_db()
+    assert order.paid == order.total

@@ -1,0 +1,156 @@
+"""feedesk.core.sql: statements built from model metadata, on the fast cursor and the logged one."""
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from feedesk.audit.models import AuditEntry
+from feedesk.billing.models import Order, OrderLine
+from feedesk.billing.services import LineDraft, create_order
+from feedesk.core import sql
+from feedesk.ledger.selectors import verify_ledger
+from feedesk.organizations.models import Counter
+from feedesk.payments.services import AllocationRequest, record_payment
+
+
+def audit_rows(school, count):
+    now = timezone.now()
+    return [
+        (school.org.pk, school.cashier.pk, "test.row", "tests.row", i, i, {"i": i, "名": "张"}, now)
+        for i in range(count)
+    ]
+
+
+AUDIT_FIELDS = (
+    "organization_id",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "amount",
+    "data",
+    "created_at",
+)
+
+
+def test_insert_rows_batches_adapts_and_returns_ids(school):
+    count = sql.INSERT_BATCH * 2 + 7
+    returned = sql.insert_rows(
+        AuditEntry, AUDIT_FIELDS, audit_rows(school, count), returning=("id", "target_id")
+    )
+    assert len({pk for pk, _target in returned}) == count
+    assert sorted(target for _pk, target in returned) == list(range(count))
+    row = AuditEntry.objects.get(action="test.row", target_id=5)
+    assert row.data == {"i": 5, "名": "张"}
+    assert timezone.is_aware(row.created_at)
+
+
+def test_logged_and_fast_paths_write_the_same(school):
+    with CaptureQueriesContext(connection) as captured:
+        sql.insert_rows(AuditEntry, AUDIT_FIELDS, audit_rows(school, 2))
+    assert any("INSERT INTO" in q["sql"] for q in captured.captured_queries)
+    sql.insert_rows(AuditEntry, AUDIT_FIELDS, audit_rows(school, 2))
+    assert AuditEntry.objects.filter(action="test.row").count() == 4
+
+
+def test_update_by_pk_adds_and_assigns_per_row(school):
+    a, b, c = (Counter.objects.create(organization=school.org, name=n, value=10) for n in "abc")
+    changed = sql.update_by_pk(
+        Counter, [a.pk, b.pk], add={"value": {a.pk: 5, b.pk: -3}}, assign={"name": {b.pk: "bb"}}
+    )
+    assert changed == 2
+    assert list(
+        Counter.objects.filter(pk__in=[a.pk, b.pk, c.pk]).order_by("pk").values_list("name", "value")
+    ) == [
+        ("a", 15),
+        ("bb", 7),
+        ("c", 10),
+    ]
+    assert sql.update_by_pk(Counter, [], add={"value": {}}) == 0
+
+
+def test_database_errors_are_djangos_on_the_fast_path(school):
+    Counter.objects.create(organization=school.org, name="dup")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql.insert_rows(Counter, ("organization_id", "name", "value"), [(school.org.pk, "dup", 0)])
+    # The connection is usable again once the atomic block rolled back.
+    assert sql.fetch("SELECT COUNT(*) FROM organizations_counter WHERE name = %s", ["dup"]) == [(1,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_cursor_after_the_connection_is_reopened(school):
+    assert sql.fetch("SELECT 1", []) == [(1,)]
+    connection.close()
+    assert sql.fetch("SELECT 2", []) == [(2,)]
+
+
+def test_new_builds_with_defaults_and_loaded_defers_the_rest(school, django_assert_num_queries):
+    entry = sql.new(
+        AuditEntry,
+        {"action": "x", "target_type": "t", "actor_id": school.cashier.pk},
+        related={"actor": school.cashier},
+    )
+    assert entry._state.adding and entry.pk is None and entry.data == {}
+    with django_assert_num_queries(0):
+        assert entry.actor is school.cashier
+    order = Order.objects.create(
+        organization=school.org,
+        campus=school.campus,
+        student=school.student(),
+        number=99,
+        kind=Order.Kind.MANUAL,
+        total=100,
+        due_date=timezone.localdate(),
+        created_by=school.cashier,
+    )
+    partial = sql.loaded(Order, ("paid", "id", "total"), (0, order.pk, 100))
+    assert (partial.pk, partial.total, partial.paid) == (order.pk, 100, 0)
+    with django_assert_num_queries(1):
+        assert partial.number == 99
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_payments_queue_on_their_locks(postgres_only, school):
+    """Real parallel connections paying the same student's orders: every payment lands once."""
+    student = school.student()
+    orders = [
+        create_order(
+            actor=school.cashier,
+            student=student,
+            lines=[LineDraft(kind=OrderLine.Kind.OTHER, description="学费", unit_price=1_000_000)],
+        )
+        for _ in range(2)
+    ]
+    errors: list[BaseException] = []
+
+    def pay(worker: int) -> None:
+        try:
+            for i in range(10):
+                record_payment(
+                    actor=school.cashier,
+                    student=student,
+                    amount=300,
+                    channel="cash",
+                    allocations=[AllocationRequest(orders[0].pk, 100), AllocationRequest(orders[1].pk, 200)],
+                    idempotency_key=f"w{worker}-{i}",
+                )
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=pay, args=(w,)) for w in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(Order.objects.filter(pk__in=[o.pk for o in orders]).values_list("paid", flat=True)) == [
+        3_000,
+        6_000,
+    ]
+    report = verify_ledger()
+    assert report.ok, report.problems
