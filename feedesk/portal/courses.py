@@ -7,6 +7,7 @@ from typing import Any
 from feedesk.billing.models import Order
 from feedesk.enrolment.models import Enrolment
 from feedesk.people.models import Student
+from feedesk.portal.absences import session_rows
 from feedesk.portal.selectors import PortalViewer, active_enrolments, cart_order_ids, payable_online
 
 
@@ -22,6 +23,9 @@ def upcoming_courses(*, viewer: PortalViewer, student: Student, with_orders: boo
     student = viewer.get_student(student.pk)
     enrolments = list(active_enrolments(student))
     cards = [CourseCard(e, e.remaining_hours) for e in enrolments]
+    rows = session_rows(student=student, enrolments=enrolments)
+    for card in cards:
+        card.sessions = rows.get(card.enrolment.pk, [])
     if with_orders:
         in_cart = cart_order_ids(viewer)
         by_enrolment: dict[int, list[Order]] = {}

@@ -13,6 +13,7 @@ urlpatterns = [
     path("language/", views.set_language, name="language"),
     path("child/", views.switch_child, name="switch_child"),
     path("courses/", views.courses, name="courses"),
+    path("absence/", views.absence, name="absence"),
     path("pay/", views.pay, name="pay"),
     path("cart/", views.cart, name="cart"),
     path("cart/add/", views.cart_add, name="cart_add"),

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from feedesk.core.errors import DomainError, NotFound
 from feedesk.core.money import format_money, parse_amount
 from feedesk.payments.selectors import student_account
-from feedesk.portal import services
+from feedesk.portal import absences, services
 from feedesk.portal.notify import show_codes_on_screen
 from feedesk.portal.selectors import (
     PortalViewer,
@@ -231,7 +231,22 @@ def courses(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
     cards = (
         upcoming_courses(viewer=viewer, student=student, with_orders=options.carts_enabled) if student else []
     )
-    return render(request, "portal/courses.html", _context(request, viewer, cards=cards))
+    reasons = absences.student_reasons(viewer.organization.pk)
+    return render(request, "portal/courses.html", _context(request, viewer, cards=cards, reasons=reasons))
+
+
+@require_POST
+@portal_view
+def absence(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
+    """Absent?: report leave for a coming session with a reason students may use, or change it."""
+    absences.report(
+        viewer=viewer,
+        student_id=request.POST.get("student", ""),
+        session_id=request.POST.get("session", ""),
+        reason_code=request.POST.get("reason", ""),
+    )
+    messages.success(request, _("Thank you, the school has been told."))
+    return redirect(_back(request))
 
 
 @require_GET
