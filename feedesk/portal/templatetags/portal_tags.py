@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 from feedesk.core.money import format_money, to_major
 
@@ -24,3 +25,12 @@ def hours(value: Decimal | None) -> str:
         return "0"
     text = f"{value:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+MARK_STATUS = {"present": _("Present"), "absent": _("Absent"), "leave": _("Leave")}
+
+
+@register.filter
+def mark_status(status: str) -> str:
+    """An attendance mark's status in the payer's words."""
+    return str(MARK_STATUS.get(status, status))
