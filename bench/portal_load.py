@@ -29,8 +29,10 @@ PASSWORD = "bench-pass-2026"
 PORT_RANGE = range(8521, 8541)
 
 
-def free_port() -> int:
+def free_port(after: int = 0) -> int:
     for port in PORT_RANGE:
+        if port <= after:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
@@ -54,11 +56,11 @@ def seed(guardians: int) -> list[dict]:
     from decimal import Decimal
 
     from django.contrib.auth.hashers import make_password
-    from feedesk.gateways.services import save_gateway_config
 
     from feedesk.catalog.services import create_class, create_course, create_subject
     from feedesk.core.permissions import Role
     from feedesk.enrolment.services import enrol_student
+    from feedesk.gateways.services import save_gateway_config
     from feedesk.organizations.services import create_campus, create_organization
     from feedesk.people.services import create_guardian, create_student
     from feedesk.portal.services import invite_guardian, update_portal_settings
@@ -220,6 +222,10 @@ def main() -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    # The simulated provider runs as its own server, as WeChat Pay would: the app calls it over
+    # HTTP to create and query transactions, and must not wait on its own workers for that.
+    provider_port = free_port(after=port)
+    provider = f"http://127.0.0.1:{provider_port}"
     env = {
         **os.environ,
         "DATABASE_URL": f"{PG}/{DB}",
@@ -227,13 +233,14 @@ def main() -> None:
         "FEEDESK_SECURE_COOKIES": "0",
         "FEEDESK_ALLOW_SIMULATED_GATEWAY": "1",
         "FEEDESK_SITE_URL": base,
+        "FEEDESK_SIM_WECHAT_API_URL": f"{provider}/gateways/sim",
         "FEEDESK_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "FEEDESK_CONN_MAX_AGE": "600",
         "FEEDESK_SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
     }
     admin_sql(f"DROP DATABASE IF EXISTS {DB}")
     admin_sql(f"CREATE DATABASE {DB}")
-    server = None
+    servers: list[subprocess.Popen] = []
     try:
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
@@ -251,28 +258,34 @@ def main() -> None:
 
         connections.close_all()
 
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "config.wsgi",
-                "-b",
-                f"127.0.0.1:{port}",
-                "-w",
-                str(args.workers),
-                "--log-level",
-                "warning",
-                "--timeout",
-                "60",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        def gunicorn(bind_port: int, workers: int) -> subprocess.Popen:
+            process = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "gunicorn"),
+                    "config.wsgi",
+                    "-b",
+                    f"127.0.0.1:{bind_port}",
+                    "-w",
+                    str(workers),
+                    "--log-level",
+                    "warning",
+                    "--timeout",
+                    "60",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+            servers.append(process)
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", bind_port), 0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            return process
+
+        gunicorn(port, args.workers)
+        gunicorn(provider_port, 1)
 
         timings: dict[str, list[float]] = defaultdict(list)
         errors: list[str] = []
@@ -288,8 +301,8 @@ def main() -> None:
         completed = sum(results)
 
         from django.db.models import Count
-        from feedesk.gateways.models import OnlinePayment
 
+        from feedesk.gateways.models import OnlinePayment
         from feedesk.ledger.selectors import verify_ledger
         from feedesk.payments.models import Allocation, Payment
 
@@ -345,7 +358,7 @@ def main() -> None:
             print(f"{step:>14}: n={len(values):4d} median={median:7.1f} ms  p99={tail:7.1f} ms")
         print(json.dumps(summary, ensure_ascii=False))
     finally:
-        if server is not None:
+        for server in servers:
             server.terminate()
             server.wait(10)
         from django.db import connections
@@ -356,4 +369,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     main()
