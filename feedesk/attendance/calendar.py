@@ -4,14 +4,17 @@ Rule: a date listed as a statutory holiday (法定节假日, including the weeke
 holiday block) holds no sessions. A make-up workday (调休上班日, e.g. a Saturday worked to
 bridge a holiday) adds no sessions: the class keeps its own weekly pattern, so a Saturday class
 still meets on a make-up Saturday and weekday classes do not gain a meeting. Schools that want
-one add it as an extra session. `chinese_calendar` only knows the years the State Council has
-published; for later years no holiday is known, and generation reports those years.
+one add it as an extra session. `chinese_calendar` knows the years the State Council has
+published, with their exact holiday blocks; for later years the `holidays` package's rule-based
+Chinese calendar (Spring Festival, National Day and the rest, lunar dates included) fills in, and
+generation reports those years as provisional so staff check them once the dates are announced.
 """
 
 import datetime
 from collections.abc import Iterable
 
 import chinese_calendar
+import holidays as holiday_rules
 from chinese_calendar import constants
 
 
@@ -24,10 +27,13 @@ def _covered(year: int) -> bool:
 
 
 def statutory_holidays(start: datetime.date, end: datetime.date) -> tuple[set[datetime.date], list[int]]:
-    """(holidays between start and end inclusive, years the calendar has no data for)."""
+    """(holidays between start and end inclusive, years whose holidays are provisional)."""
     years = range(start.year, end.year + 1)
     uncovered = [y for y in years if not _covered(y)]
     holidays = {d for d in constants.holidays if start <= d <= end}
+    if uncovered:
+        provisional = holiday_rules.country_holidays("CN", years=uncovered)
+        holidays |= {d for d in provisional if start <= d <= end}
     return holidays, uncovered
 
 

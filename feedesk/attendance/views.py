@@ -216,8 +216,8 @@ def class_generate(request: HttpRequest, pk: int) -> HttpResponse:
             messages.warning(
                 request,
                 _(
-                    "No public-holiday data yet for %(years)s: "
-                    "check those sessions against the official notice."
+                    "Public holidays for %(years)s are provisional (not yet announced by the "
+                    "State Council): check those sessions against the official notice."
                 )
                 % {"years": ", ".join(str(y) for y in result.uncovered_years)},
             )

@@ -89,7 +89,7 @@ def test_closed_dates_regeneration_and_years_without_data(school):
     sessions = dates_of(klass)
     assert date(2026, 12, 26) not in sessions and result.skipped_closed == [date(2026, 12, 26)]
     assert date(2026, 12, 19) in sessions  # closed on the other campus only
-    assert result.uncovered_years == [2027]  # the calendar has no 2027 data yet: reported
+    assert result.uncovered_years == [2027]  # no announced 2027 data yet: reported as provisional
     again = generate_sessions(actor=school.principal, class_group=klass)
     assert (again.created, again.already_there) == (0, result.created)
     assert Session.objects.filter(class_group=klass).count() == result.created
@@ -139,3 +139,13 @@ def test_only_session_managers_of_the_school_change_sessions(school, other_schoo
     with pytest.raises(NotFound):
         generate_sessions(actor=other_school.principal, class_group=klass)
     assert not Session.objects.exists()
+
+
+def test_years_not_yet_announced_still_skip_the_rule_based_holidays(school):
+    # chinese_calendar 1.11 stops at 2026; 2027's Spring Festival comes from the rule-based calendar.
+    klass = make_class(school, date(2027, 1, 25), date(2027, 2, 28), weekdays=[5])
+    result = generate_sessions(actor=school.principal, class_group=klass)
+    sessions = dates_of(klass)
+    assert result.uncovered_years == [2027]
+    assert date(2027, 2, 6) not in sessions  # Spring Festival (a Saturday)
+    assert date(2027, 1, 30) in sessions and date(2027, 2, 13) in sessions
