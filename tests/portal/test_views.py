@@ -336,3 +336,16 @@ def test_csrf_is_enforced(family):
 
 def test_school_fixture_unused_guard():
     assert School is not None
+
+
+def test_sign_out_is_a_post(family):
+    client = family.client()
+    assert client.get("/portal/logout/").status_code == 405
+    client.post("/portal/logout/")
+    assert client.get("/portal/").status_code == 302
+
+
+def test_return_page_without_a_payment_says_so(family):
+    client = family.client()
+    response = client.get("/portal/cart/return/", follow=True)
+    assert "did not go through" in html(response)

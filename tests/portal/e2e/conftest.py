@@ -25,7 +25,11 @@ def _free_port(first: int = 8501, last: int = 8540) -> int:
     """The live server listens on a port of the range this project may use."""
     import socket
 
-    for port in range(first, last + 1):
+    # Start from a place given by the process id, so two test runs rarely race for one port.
+    span = last - first + 1
+    start = os.getpid() % span
+    for offset in range(span):
+        port = first + (start + offset) % span
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
