@@ -28,12 +28,6 @@ PLATFORM_KEY_ID = "PUB_KEY_ID_0114232134912410000000000000"
 ALIPAY_APP_ID = "2021000000000001"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The shared School fixture hashes six passwords; PBKDF2 dominates these tests' run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass(frozen=True)
 class Keys:
     merchant_private: str
