@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "feedesk.attendance",
     "feedesk.gateways",
     "feedesk.api",
+    "feedesk.portal",
     "feedesk.desk",
     "feedesk.demo",
 ]
@@ -123,6 +124,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "feedesk" / "static"]
 
+# Portal one-time codes: FEEDESK_CODE_SENDER is the dotted path of a text-message sender; without
+# one, codes are shown on screen only where this is on (development and the demo), never logged.
+FEEDESK_CODE_SENDER = os.environ.get("FEEDESK_CODE_SENDER", "")
+FEEDESK_SHOW_CODES_ON_SCREEN = env_bool("FEEDESK_SHOW_CODES_ON_SCREEN", default=DEBUG)
 
 LOGGING = {
     "version": 1,

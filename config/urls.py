@@ -8,5 +8,6 @@ urlpatterns = [
     path("settings/api-tokens/", include("feedesk.api.urls_staff")),
     path("attendance/", include("feedesk.attendance.urls")),
     path("gateways/", include("feedesk.gateways.urls")),
+    path("portal/", include("feedesk.portal.urls")),
     path("", include("feedesk.desk.urls")),
 ]

@@ -39,6 +39,7 @@ class Capability(StrEnum):
     # Let a session go past an enrolment's remaining hours; the shortfall is billed as arrears.
     OVERDRAW_HOURS = "overdraw_hours"
     MANAGE_GATEWAYS = "manage_gateways"  # merchant keys for online payment: principal and finance
+    MANAGE_PORTAL = "manage_portal"  # Web options → Carts & Checkout: principal and finance
 
 
 _ALL = set(Capability)

@@ -37,6 +37,7 @@ from feedesk.payments.selectors import student_account
 from feedesk.payments.services import AllocationRequest, apply_credit, record_payment, reverse_payment
 from feedesk.people.models import Guardian, Student
 from feedesk.people.services import create_guardian, create_student
+from feedesk.portal.services import update_portal_settings
 from feedesk.users.models import User
 
 YUAN = 100
@@ -737,6 +738,8 @@ class _Loader:
             display_name=guardian.name,
         )
         Guardian.objects.filter(pk=guardian.pk).update(user=user)
+        # Web options → Carts & Checkout: the demo family can pay from the portal.
+        update_portal_settings(actor=self.staff["principal"], carts_enabled=True, allow_partial=True)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

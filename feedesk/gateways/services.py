@@ -39,6 +39,7 @@ from feedesk.organizations.models import Organization
 from feedesk.payments.models import Channel, Payment
 from feedesk.payments.services import AllocationRequest, record_payment
 from feedesk.people.models import Guardian, Student, StudentGuardian
+from feedesk.people.selectors import family_student_ids
 from feedesk.users.models import User
 
 logger = logging.getLogger(__name__)
@@ -175,7 +176,11 @@ def start_online_payment(
         raise Conflict(_("Online payment is not set up for this school."), code="gateway_not_configured")
     gateway = active_gateway(organization)
     orders = {
-        o.pk: o for o in Order.objects.filter(pk__in=[a.order_id for a in allocations], student=student)
+        # One checkout may pay the orders of a family's children (students sharing a guardian).
+        o.pk: o
+        for o in Order.objects.filter(
+            pk__in=[a.order_id for a in allocations], student_id__in=family_student_ids(student)
+        )
     }
     seen: set[int] = set()
     for item in allocations:
@@ -299,7 +304,10 @@ def _repriced(online: OnlinePayment) -> list[AllocationRequest]:
     orders = {
         o.pk: o
         for o in Order.objects.select_for_update()
-        .filter(pk__in=[order_id for order_id, _ in requested], student_id=online.student_id)
+        .filter(
+            pk__in=[order_id for order_id, _ in requested],
+            student_id__in=family_student_ids(online.student),
+        )
         .order_by("pk")
     }
     repriced = []

@@ -49,6 +49,10 @@ class Student(models.Model):
         verbose_name=_("course adviser"),
     )
     is_active = models.BooleanField(default=True)
+    # The student's own portal login (older students); guardians have theirs on Guardian.user.
+    user = models.OneToOneField(
+        "users.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="student"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -44,3 +44,8 @@ def siblings_of(student: Student) -> QuerySet[Student]:
         .exclude(pk=student.pk)
         .distinct()
     )
+
+
+def family_student_ids(student: Student) -> set[int]:
+    """The student and every student sharing a guardian with them: whose orders one payment may settle."""
+    return {student.pk, *siblings_of(student).values_list("pk", flat=True)}

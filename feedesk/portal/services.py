@@ -1,0 +1,504 @@
+"""Portal writes: web options, invitations and codes, the cart and its one-payment checkout."""
+
+import datetime
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+
+from feedesk.audit.services import record_audit
+from feedesk.billing.models import Order
+from feedesk.core.errors import Conflict, NotFound, ValidationFailed
+from feedesk.core.money import check_amount, format_money
+from feedesk.core.permissions import Capability, ensure_same_organization, require
+from feedesk.organizations.models import Organization
+from feedesk.payments.services import AllocationRequest
+from feedesk.people.models import Guardian, Student
+from feedesk.portal.models import AccessCode, Cart, CartItem, PortalSettings
+from feedesk.portal.notify import deliver_code
+from feedesk.portal.selectors import PortalViewer, payable_online, portal_settings
+from feedesk.users.models import User
+
+INVITE_VALID = datetime.timedelta(days=7)
+RESET_VALID = datetime.timedelta(minutes=15)
+RESEND_AFTER = datetime.timedelta(seconds=60)
+# A checkout whose gateway call never came back leaves a frozen cart without a trade number.
+STALE_FREEZE = datetime.timedelta(minutes=2)
+
+
+def clean_phone(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+
+
+# -- web options ---------------------------------------------------------------------------------
+@transaction.atomic
+def update_portal_settings(*, actor: User, carts_enabled: bool, allow_partial: bool) -> PortalSettings:
+    """Web options → Carts & Checkout: whether payers may pay online, and whether in part."""
+    require(actor, Capability.MANAGE_PORTAL)
+    settings = portal_settings(actor.tenant_id)
+    settings = PortalSettings.objects.select_for_update().get(pk=settings.pk)
+    settings.carts_enabled = carts_enabled
+    settings.allow_partial = allow_partial
+    settings.updated_by = actor
+    settings.save()
+    record_audit(
+        actor=actor,
+        action="portal.settings_updated",
+        target=settings,
+        data={"carts_enabled": carts_enabled, "allow_partial": allow_partial},
+    )
+    return settings
+
+
+# -- accounts and codes --------------------------------------------------------------------------
+def _hash(user_id: int, code: str) -> str:
+    return salted_hmac("feedesk.portal.code", f"{user_id}:{code}").hexdigest()
+
+
+def _issue_code(*, user: User, organization_id: int, purpose: str) -> tuple[str, datetime.datetime]:
+    now = timezone.now()
+    AccessCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)  # one live code at a time
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    expires = now + (INVITE_VALID if purpose == AccessCode.Purpose.INVITE else RESET_VALID)
+    AccessCode.objects.create(
+        organization_id=organization_id,
+        user=user,
+        purpose=purpose,
+        code_hash=_hash(user.pk, code),
+        expires_at=expires,
+    )
+    return code, expires
+
+
+@dataclass(frozen=True)
+class Invitation:
+    user: User
+    phone: str
+    code: str
+    expires_at: datetime.datetime
+
+
+def _portal_user(organization: Organization, username: str) -> User:
+    user = User(username=username, organization=organization, role="")
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def invite_guardian(*, actor: User, guardian: Guardian) -> Invitation:
+    """Create the guardian's portal login (or keep it) and a one-time code to set its password.
+
+    Staff hand the code over (or it is texted); the guardian signs in with phone and password.
+    """
+    require(actor, Capability.MANAGE_STUDENTS)
+    ensure_same_organization(actor, guardian)
+    guardian = Guardian.objects.select_for_update().select_related("organization").get(pk=guardian.pk)
+    if guardian.user_id is None:
+        guardian.user = _portal_user(guardian.organization, f"portal.g{guardian.pk}")
+        guardian.save(update_fields=["user"])
+    assert guardian.user is not None
+    code, expires = _issue_code(
+        user=guardian.user, organization_id=guardian.organization_id, purpose=AccessCode.Purpose.INVITE
+    )
+    record_audit(
+        actor=actor, action="portal.guardian_invited", target=guardian, data={"user": guardian.user_id}
+    )
+    return Invitation(guardian.user, guardian.phone, code, expires)
+
+
+@transaction.atomic
+def invite_student(*, actor: User, student: Student) -> Invitation:
+    """A student's own login (older students): it sees only that student."""
+    require(actor, Capability.MANAGE_STUDENTS, campus_id=student.campus_id)
+    ensure_same_organization(actor, student)
+    student = Student.objects.select_for_update().select_related("organization").get(pk=student.pk)
+    if not student.phone:
+        raise ValidationFailed(
+            _("Enter the student's phone number first: it is their login."), code="phone_required"
+        )
+    if student.user_id is None:
+        student.user = _portal_user(student.organization, f"portal.s{student.pk}")
+        student.save(update_fields=["user"])
+    assert student.user is not None
+    code, expires = _issue_code(
+        user=student.user, organization_id=student.organization_id, purpose=AccessCode.Purpose.INVITE
+    )
+    record_audit(actor=actor, action="portal.student_invited", target=student, data={"user": student.user_id})
+    return Invitation(student.user, student.phone, code, expires)
+
+
+@dataclass(frozen=True)
+class PortalAccount:
+    user: User
+    organization: Organization
+    phone: str
+    name: str
+
+
+def portal_accounts(phone: str) -> list[PortalAccount]:
+    """Every active portal login using this phone, across schools."""
+    phone = clean_phone(phone)
+    if not phone:
+        return []
+    found: list[PortalAccount] = []
+    for g in Guardian.objects.filter(phone=phone, user__isnull=False, user__is_active=True).select_related(
+        "user", "organization"
+    ):
+        assert g.user is not None
+        found.append(PortalAccount(g.user, g.organization, g.phone, g.name))
+    for s in Student.objects.filter(
+        phone=phone, user__isnull=False, user__is_active=True, is_active=True
+    ).select_related("user", "organization"):
+        assert s.user is not None
+        found.append(PortalAccount(s.user, s.organization, s.phone, s.name))
+    return sorted(found, key=lambda a: (a.organization.name, a.user.pk))
+
+
+def authenticate_portal(*, phone: str, password: str) -> list[PortalAccount]:
+    """The portal logins of this phone whose password matches (one per school, usually one)."""
+    accounts = portal_accounts(phone)
+    if not accounts:
+        User().set_password(password)  # same work as a real check: no timing hint that the phone is unknown
+        return []
+    return [a for a in accounts if a.user.check_password(password)]
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """Codes sent for a phone. `on_screen` holds them only where the demo shows codes instead of texting."""
+
+    on_screen: list[tuple[str, str]] = field(default_factory=list)  # (school, code)
+
+
+def request_reset_code(*, phone: str) -> CodeRequest:
+    """Send a reset code to every portal login of this phone. Says nothing about unknown phones."""
+    on_screen: list[tuple[str, str]] = []
+    now = timezone.now()
+    for account in portal_accounts(phone):
+        with transaction.atomic():
+            recent = AccessCode.objects.filter(
+                user=account.user, used_at__isnull=True, created_at__gt=now - RESEND_AFTER
+            ).exists()
+            if recent:
+                continue
+            code, _expires = _issue_code(
+                user=account.user, organization_id=account.organization.pk, purpose=AccessCode.Purpose.RESET
+            )
+            record_audit(actor=None, action="portal.reset_code_sent", target=account.user, data={})
+            # Inside the transaction: a code that could not be delivered is not kept.
+            if deliver_code(
+                phone=account.phone, code=code, purpose="reset", school=account.organization.name
+            ):
+                on_screen.append((account.organization.name, code))
+    return CodeRequest(on_screen=on_screen)
+
+
+def set_password_with_code(*, phone: str, code: str, new_password: str) -> User:
+    """Use an invitation or reset code: the account it belongs to gets the new password.
+
+    Every wrong try counts against each live code of the phone; after five a code is dead.
+    """
+    code = code.strip()
+    refused = ValidationFailed(
+        _("That code is wrong or has expired. Ask for a new one."), code="code_invalid"
+    )
+    accounts = {a.user.pk: a for a in portal_accounts(phone)}
+    if not accounts or not code.isdigit():
+        raise refused
+    matched: AccessCode | None = None
+    with transaction.atomic():
+        live = list(
+            AccessCode.objects.select_for_update()
+            .filter(
+                user_id__in=list(accounts),
+                used_at__isnull=True,
+                expires_at__gt=timezone.now(),
+                attempts__lt=AccessCode.MAX_ATTEMPTS,
+            )
+            .order_by("pk")
+        )
+        for candidate in live:
+            if constant_time_compare(candidate.code_hash, _hash(candidate.user_id, code)):
+                matched = candidate
+                break
+        if matched is None:
+            for candidate in live:
+                AccessCode.objects.filter(pk=candidate.pk).update(attempts=candidate.attempts + 1)
+    if matched is None:
+        raise refused  # after the transaction, so the counted attempts stay counted
+    user = accounts[matched.user_id].user
+    try:
+        validate_password(new_password, user)
+    except ValidationError as problem:
+        raise ValidationFailed(" ".join(problem.messages), code="password_invalid") from None
+    with transaction.atomic():
+        updated = AccessCode.objects.filter(pk=matched.pk, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if not updated:
+            raise refused
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        record_audit(actor=user, action=f"portal.password_set.{matched.purpose}", target=user, data={})
+    return user
+
+
+# -- the cart ------------------------------------------------------------------------------------
+def _require_payments_on(viewer: PortalViewer) -> PortalSettings:
+    settings = portal_settings(viewer.organization.pk)
+    if not settings.carts_enabled:
+        raise Conflict(_("This school does not take payments in the portal."), code="portal_payments_off")
+    return settings
+
+
+def _locked_cart(viewer: PortalViewer) -> Cart:
+    cart = (
+        Cart.objects.select_for_update()
+        .filter(owner=viewer.user, organization=viewer.organization)
+        .exclude(status=Cart.Status.PAID)
+        .first()
+    )
+    if cart is None:
+        cart = Cart.objects.create(owner=viewer.user, organization=viewer.organization)
+    return cart
+
+
+def _refuse_if_frozen(cart: Cart) -> None:
+    if cart.status == Cart.Status.FROZEN:
+        raise Conflict(
+            _("Your cart is waiting for a payment to finish; it cannot change until then."),
+            code="cart_frozen",
+        )
+
+
+def _payable_order(viewer: PortalViewer, order_id: int | str) -> Order:
+    order = payable_online(viewer).filter(pk=order_id).first() if str(order_id).isdigit() else None
+    if order is None:
+        raise NotFound(_("Not found."))
+    return order
+
+
+def _checked_amount(settings: PortalSettings, order: Order, amount: int | None) -> int | None:
+    if amount is None or amount == order.balance:
+        return None
+    if not settings.allow_partial:
+        raise ValidationFailed(_("This school takes whole balances only."), code="partial_not_allowed")
+    check_amount(amount)
+    if amount > order.balance:
+        raise ValidationFailed(
+            _("%(amount)s is more than the %(balance)s still owed on order #%(number)s.")
+            % {
+                "amount": format_money(amount),
+                "balance": format_money(order.balance),
+                "number": order.number,
+            },
+            code="amount_exceeds_balance",
+        )
+    return amount
+
+
+@transaction.atomic
+def add_to_cart(*, viewer: PortalViewer, order_id: int | str, amount: int | None = None) -> CartItem:
+    """Put an order's balance (or, where allowed, part of it) in the payer's cart."""
+    settings = _require_payments_on(viewer)
+    order = _payable_order(viewer, order_id)
+    cart = _locked_cart(viewer)
+    _refuse_if_frozen(cart)
+    item, _created = CartItem.objects.update_or_create(
+        cart=cart, order=order, defaults={"amount": _checked_amount(settings, order, amount)}
+    )
+    return item
+
+
+@transaction.atomic
+def remove_from_cart(*, viewer: PortalViewer, order_id: int | str) -> None:
+    _require_payments_on(viewer)
+    cart = _locked_cart(viewer)
+    _refuse_if_frozen(cart)
+    deleted, _rows = CartItem.objects.filter(
+        cart=cart, order_id=order_id if str(order_id).isdigit() else 0
+    ).delete()
+    if not deleted:
+        raise NotFound(_("Not found."))
+
+
+@dataclass(frozen=True)
+class CartLine:
+    item: CartItem
+    order: Order
+    amount: int  # what paying now would allocate to the order
+
+
+def _reprice(viewer: PortalViewer, cart: Cart, settings: PortalSettings) -> tuple[list[CartLine], list[str]]:
+    """The cart against the orders as they are now (locked): drop what is no longer payable, cap the rest."""
+    items = list(cart.items.all())
+    payable = {
+        o.pk: o
+        for o in payable_online(viewer)
+        .select_for_update(of=("self",))
+        .filter(pk__in=[i.order_id for i in items])
+        .order_by("pk")
+    }
+    lines: list[CartLine] = []
+    notices: list[str] = []
+    for item in items:
+        order = payable.get(item.order_id)
+        if order is None or order.balance <= 0:
+            number = Order.objects.values_list("number", flat=True).get(pk=item.order_id)
+            notices.append(
+                _(
+                    "Order #%(number)s no longer needs paying here (paid, cancelled or withdrawn by "
+                    "the school); it was taken out of your cart."
+                )
+                % {"number": number}
+            )
+            item.delete()
+            continue
+        if item.amount is not None and (not settings.allow_partial or item.amount >= order.balance):
+            notices.append(
+                _("Order #%(number)s now has %(balance)s left to pay; your cart pays that.")
+                % {"number": order.number, "balance": format_money(order.balance)}
+            )
+            CartItem.objects.filter(pk=item.pk).update(amount=None)
+            item.amount = None
+        amount = order.balance if item.amount is None else item.amount
+        if item.checkout_amount is not None and item.amount is None and amount != item.checkout_amount:
+            notices.append(
+                _("The balance of order #%(number)s changed from %(before)s to %(after)s.")
+                % {
+                    "number": order.number,
+                    "before": format_money(item.checkout_amount),
+                    "after": format_money(amount),
+                }
+            )
+        lines.append(CartLine(item, order, amount))
+    return lines, notices
+
+
+def cart_lines(viewer: PortalViewer) -> tuple[Cart | None, list[CartLine]]:
+    """The cart as paying it now would allocate (read only)."""
+    from feedesk.portal.selectors import active_cart
+
+    cart = active_cart(viewer)
+    if cart is None:
+        return None, []
+    payable = {o.pk: o for o in payable_online(viewer).filter(pk__in=cart.items.values("order_id"))}
+    lines = []
+    for item in cart.items.select_related("order"):
+        order = payable.get(item.order_id)
+        if order is None:
+            lines.append(CartLine(item, item.order, 0))
+        else:
+            lines.append(CartLine(item, order, min(item.amount or order.balance, order.balance)))
+    return cart, lines
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    cart: Cart
+    notices: list[str]
+    action: object | None = None  # the gateway's PaymentAction when the payment was started
+    out_trade_no: str = ""
+
+
+def checkout(
+    *,
+    viewer: PortalViewer,
+    client: str,
+    return_url: str,
+    client_ip: str = "",
+    expected_total: int | None = None,
+) -> CheckoutResult:
+    """Take ONE online payment for the whole cart, allocated across its orders.
+
+    The cart is re-priced under lock first; when anything changed (an order paid at the desk,
+    cancelled, a different balance) nothing is started and the payer is told why. Otherwise the
+    cart is frozen and the gateway asked how to pay; a failure unfreezes it.
+    """
+    settings = _require_payments_on(viewer)
+    with transaction.atomic():
+        cart = _locked_cart(viewer)
+        _refuse_if_frozen(cart)
+        lines, notices = _reprice(viewer, cart, settings)
+        total = sum(line.amount for line in lines)
+        if not lines and not notices:
+            raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
+        if expected_total is not None and expected_total != total and not notices:
+            notices.append(_("The total is now %(total)s.") % {"total": format_money(total)})
+        if notices:
+            for line in lines:
+                CartItem.objects.filter(pk=line.item.pk).update(checkout_amount=line.amount)
+            return CheckoutResult(cart, notices)
+        for line in lines:
+            CartItem.objects.filter(pk=line.item.pk).update(checkout_amount=line.amount)
+        Cart.objects.filter(pk=cart.pk).update(
+            status=Cart.Status.FROZEN, out_trade_no="", updated_at=timezone.now()
+        )
+    from feedesk.gateways.services import start_online_payment
+
+    payer = _payer(viewer, lines)
+    allocations = [AllocationRequest(order_id=line.order.pk, amount=line.amount) for line in lines]
+    try:
+        online, action = start_online_payment(
+            student=payer,
+            allocations=allocations,
+            client=client,
+            guardian=viewer.guardian,
+            return_url=return_url,
+            client_ip=client_ip,
+        )
+    except Exception:
+        Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN).update(status=Cart.Status.OPEN)
+        raise
+    Cart.objects.filter(pk=cart.pk).update(out_trade_no=online.out_trade_no)
+    cart.refresh_from_db()
+    return CheckoutResult(cart, [], action, online.out_trade_no)
+
+
+def _payer(viewer: PortalViewer, lines: Sequence[CartLine]) -> Student:
+    """The student the payment is recorded against: the login's own, else the first child in the cart."""
+    if viewer.student is not None:
+        return viewer.student
+    first = min(lines, key=lambda line: line.order.pk).order.student_id
+    return viewer.get_student(first)
+
+
+def sync_cart(*, viewer: PortalViewer, ask_provider: bool = False) -> Cart | None:
+    """Bring a frozen cart up to date with its payment: paid → closed with its receipt; failed → open."""
+    cart = Cart.objects.filter(
+        owner=viewer.user, organization=viewer.organization, status=Cart.Status.FROZEN
+    ).first()
+    if cart is None:
+        return None
+    if not cart.out_trade_no:
+        if cart.updated_at < timezone.now() - STALE_FREEZE:
+            Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN, out_trade_no="").update(
+                status=Cart.Status.OPEN
+            )
+        cart.refresh_from_db()
+        return cart
+    from feedesk.gateways.models import OnlinePayment, OnlineStatus
+    from feedesk.gateways.services import refresh_online_payment
+
+    online = OnlinePayment.objects.filter(
+        organization_id=viewer.organization.pk, out_trade_no=cart.out_trade_no
+    ).first()
+    if online is None:
+        return cart
+    if ask_provider and online.status in (OnlineStatus.CREATED, OnlineStatus.PENDING):
+        online = refresh_online_payment(online_payment=online)
+    if online.status == OnlineStatus.SUCCEEDED:
+        Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN).update(
+            status=Cart.Status.PAID, payment_id=online.payment_id
+        )
+    elif online.status in (OnlineStatus.FAILED, OnlineStatus.CLOSED):
+        Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN).update(status=Cart.Status.OPEN)
+    cart.refresh_from_db()
+    return cart

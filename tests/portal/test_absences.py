@@ -1,0 +1,118 @@
+"""Absent?: students and guardians report leave with a student-usable reason before the cut-off."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from feedesk.attendance.models import AbsenceReason, Attendance, Session
+from feedesk.attendance.services import Mark, install_default_reasons, take_roll_call
+from feedesk.portal import absences
+from feedesk.portal.selectors import viewer_for
+
+
+def future_session(school, klass, days=3, hour=10):
+    start = timezone.localtime() + datetime.timedelta(days=days)
+    return Session.objects.create(
+        organization=school.org,
+        class_group=klass,
+        date=start.date(),
+        start_time=datetime.time(hour),
+        end_time=datetime.time(hour + 1),
+        hours=1,
+        instructor=school.instructor,
+    )
+
+
+def staff_marks(school, session, student, reason_code):
+    """The instructor records leave ahead of time (e.g. a parent phoned the school)."""
+    starts = timezone.make_aware(datetime.datetime.combine(session.date, session.start_time))
+    take_roll_call(
+        actor=school.instructor, session=session, marks=[Mark(student.pk, "leave", reason_code)], now=starts
+    )
+
+
+@pytest.fixture
+def reasons(school):
+    install_default_reasons(actor=school.principal)
+    return {r.code: r for r in AbsenceReason.objects.filter(organization=school.org)}
+
+
+def test_absent_column_offers_only_student_reasons(family, school, reasons):
+    session = future_session(school, school.lesson_class)
+    client = family.client()
+    client.post("/portal/child/", {"student": family.children[0].pk})
+    page = client.get("/portal/courses/").content.decode()
+    assert "Absent?" in page and f'data-session="{session.pk}"' in page
+    assert 'value="personal"' in page and 'value="school_event"' in page
+    assert 'value="sick"' not in page and 'value="no_show"' not in page
+
+
+def test_report_change_and_staff_reason_is_read_only(family, school, reasons):
+    session = future_session(school, school.lesson_class)
+    child = family.children[0]
+    client = family.client()
+    client.post("/portal/child/", {"student": child.pk})
+    client.post("/portal/absence/", {"session": session.pk, "student": child.pk, "reason": "personal"})
+    mark = Attendance.objects.get(session=session, student=child, is_current=True)
+    assert (mark.status, mark.reason.code, mark.set_by_role) == ("leave", "personal", "guardian")
+    client.post("/portal/absence/", {"session": session.pk, "student": child.pk, "reason": "school_event"})
+    mark = Attendance.objects.get(session=session, student=child, is_current=True)
+    assert mark.reason.code == "school_event"
+    page = client.get("/portal/courses/").content.decode()
+    assert "School event" in page and "Personal leave" in page  # current mark and its history
+    # A reason the school does not let students use is refused.
+    client.post("/portal/absence/", {"session": session.pk, "student": child.pk, "reason": "sick"})
+    assert (
+        Attendance.objects.get(session=session, student=child, is_current=True).reason.code == "school_event"
+    )
+    # Staff set a mark on another session: plain text, no form.
+    other = future_session(school, school.lesson_class, days=5)
+    staff_marks(school, other, child, "sick")
+    page = client.get("/portal/courses/").content.decode()
+    row = page.split(f'data-session="{other.pk}"')[1].split("</tr>")[0]
+    assert "Sick leave" in row and "Recorded by the school" in row and "<form" not in row
+    response = client.post(
+        "/portal/absence/", {"session": other.pk, "student": child.pk, "reason": "personal"}, follow=True
+    )
+    assert Attendance.objects.get(session=other, student=child, is_current=True).reason.code == "sick"
+    assert response.status_code == 200
+
+
+def test_after_the_cutoff_it_is_refused_with_the_reason(family, school, reasons):
+    soon = timezone.localtime() + datetime.timedelta(minutes=60)
+    session = Session.objects.create(
+        organization=school.org,
+        class_group=school.lesson_class,
+        date=soon.date(),
+        start_time=soon.time().replace(second=0, microsecond=0),
+        end_time=(soon + datetime.timedelta(minutes=60)).time().replace(second=0, microsecond=0)
+        if soon.hour < 23
+        else datetime.time(23, 59),
+        hours=1,
+        instructor=school.instructor,
+    )
+    child = family.children[0]
+    client = family.client()
+    response = client.post(
+        "/portal/absence/", {"session": session.pk, "student": child.pk, "reason": "personal"}, follow=True
+    )
+    assert "had to be reported by" in response.content.decode()
+    assert not Attendance.objects.filter(session=session, student=child).exists()
+
+
+def test_another_familys_session_or_student_is_not_found(family, stranger, school, reasons):
+    session = future_session(school, school.lesson_class)
+    client = family.client()
+    response = client.post(
+        "/portal/absence/", {"session": session.pk, "student": stranger.children[0].pk, "reason": "personal"}
+    )
+    assert response.status_code == 404
+    not_enrolled = future_session(school, school.klass)
+    response = client.post(
+        "/portal/absence/",
+        {"session": not_enrolled.pk, "student": family.children[0].pk, "reason": "personal"},
+    )
+    assert response.status_code == 404
+    assert not Attendance.objects.exists()
+    assert viewer_for(family.user) is not None and absences.UPCOMING > 0

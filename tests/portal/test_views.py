@@ -1,0 +1,351 @@
+import datetime
+
+import pytest
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from feedesk.billing.models import Order
+from feedesk.billing.services import cancel_order, update_order_flags
+from feedesk.payments.services import record_payment
+from feedesk.people.services import create_guardian
+from feedesk.portal.models import AccessCode, Cart, CartItem
+from feedesk.portal.selectors import viewer_for
+from feedesk.portal.services import (
+    add_to_cart,
+    checkout,
+    invite_guardian,
+    request_reset_code,
+    set_password_with_code,
+    update_portal_settings,
+)
+from tests.conftest import School
+from tests.portal import codes
+from tests.portal.conftest import PASSWORD, Family
+
+SENDER = "tests.portal.codes.capture"
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+# -- signing in ----------------------------------------------------------------------------------
+def test_login_with_phone_and_password(family):
+    client = family.client()
+    page = html(client.get("/portal/"))
+    assert "王小明" in page and "王小红" in page
+
+
+def test_wrong_password_is_refused(family):
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        "/portal/login/", {"phone": family.phone, "password": "nope-nope"}
+    )
+    assert response.status_code == 200
+    assert "_auth_user_id" not in response.client.session
+
+
+def test_pages_need_a_portal_login(family, school):
+    assert Client(HTTP_ACCEPT_LANGUAGE="en").get("/portal/courses/").status_code == 302
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(school.cashier)
+    response = staff.get("/portal/")
+    assert response.status_code == 302 and "/portal/login/" in response["Location"]
+
+
+def test_same_phone_at_two_schools_picks_the_school(family, other_school):
+    update_portal_settings(actor=other_school.principal, carts_enabled=True, allow_partial=False)
+    there = Family(other_school, family.phone, ("赵小虎",))
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post("/portal/login/", {"phone": family.phone, "password": PASSWORD})
+    assert response.status_code == 200 and other_school.org.name in html(response)
+    # Only the accounts whose password was checked can be picked.
+    assert client.post("/portal/login/school/", {"user": family.school.principal.pk}).status_code == 302
+    assert "_auth_user_id" not in client.session
+    client.post("/portal/login/", {"phone": family.phone, "password": PASSWORD})
+    client.post("/portal/login/school/", {"user": there.user.pk})
+    page = html(client.get("/portal/"))
+    assert "赵小虎" in page and "王小明" not in page
+
+
+@override_settings(FEEDESK_CODE_SENDER=SENDER)
+def test_reset_password_by_code(family):
+    codes.SENT.clear()
+    Client(HTTP_ACCEPT_LANGUAGE="en").post("/portal/code/", {"phone": family.phone})
+    assert len(codes.SENT) == 1 and codes.SENT[0]["purpose"] == "reset"
+    code = codes.SENT[0]["code"]
+    stored = AccessCode.objects.get(user=family.user, used_at__isnull=True)
+    assert code not in stored.code_hash  # only a hash is kept
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        "/portal/code/set/",
+        {"phone": family.phone, "code": code, "password": "brand-new-2026", "password2": "brand-new-2026"},
+    )
+    assert response.status_code == 302
+    assert (
+        Client(HTTP_ACCEPT_LANGUAGE="en")
+        .post("/portal/login/", {"phone": family.phone, "password": "brand-new-2026"})
+        .status_code
+        == 302
+    )
+    # A used code does not work twice.
+    with pytest.raises(Exception, match="wrong or has expired"):
+        set_password_with_code(phone=family.phone, code=code, new_password="another-pass-2026")
+
+
+@override_settings(FEEDESK_CODE_SENDER=SENDER)
+def test_reset_code_attempts_are_limited(family):
+    codes.SENT.clear()
+    request_reset_code(phone=family.phone)
+    good = codes.SENT[0]["code"]
+    wrong = f"{(int(good) + 1) % 1_000_000:06d}"
+    for _ in range(AccessCode.MAX_ATTEMPTS):
+        with pytest.raises(Exception, match="wrong or has expired"):
+            set_password_with_code(phone=family.phone, code=wrong, new_password="brand-new-2026")
+    with pytest.raises(Exception, match="wrong or has expired"):
+        set_password_with_code(phone=family.phone, code=good, new_password="brand-new-2026")
+
+
+@override_settings(FEEDESK_CODE_SENDER=SENDER)
+def test_reset_code_expires(family):
+    codes.SENT.clear()
+    request_reset_code(phone=family.phone)
+    AccessCode.objects.filter(user=family.user).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    with pytest.raises(Exception, match="wrong or has expired"):
+        set_password_with_code(phone=family.phone, code=codes.SENT[0]["code"], new_password="brand-new-2026")
+
+
+@override_settings(FEEDESK_CODE_SENDER="", FEEDESK_SHOW_CODES_ON_SCREEN=False)
+def test_without_a_sender_codes_are_never_shown(family):
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post("/portal/code/", {"phone": family.phone})
+    assert "data-demo-code" not in html(response)
+    assert not AccessCode.objects.filter(user=family.user, purpose="reset").exists()
+
+
+@override_settings(FEEDESK_CODE_SENDER="", FEEDESK_SHOW_CODES_ON_SCREEN=True)
+def test_demo_shows_the_code_clearly_marked(family):
+    page = html(Client(HTTP_ACCEPT_LANGUAGE="en").post("/portal/code/", {"phone": family.phone}))
+    assert "data-demo-code" in page and "DEMO ONLY" in page
+
+
+def test_unknown_phone_gets_the_same_answer(family):
+    with override_settings(FEEDESK_CODE_SENDER=SENDER):
+        page = html(Client(HTTP_ACCEPT_LANGUAGE="en").post("/portal/code/", {"phone": "13012345678"}))
+    assert "If this number has a portal account" in page
+
+
+def test_invitation_needs_a_staff_role(school):
+    guardian = create_guardian(actor=school.principal, name="陈爸爸", phone="13700000009")
+    with pytest.raises(Exception, match="role does not allow"):
+        invite_guardian(actor=school.instructor, guardian=guardian)
+
+
+# -- children ------------------------------------------------------------------------------------
+def test_switching_children(family):
+    client = family.client()
+    first, second = family.children
+    client.post("/portal/child/", {"student": second.pk})
+    assert f"{second.name}" in html(client.get("/portal/courses/")).split("<h1>")[1].split("</h1>")[0]
+    client.post("/portal/child/", {"student": first.pk})
+    assert f"{first.name}" in html(client.get("/portal/courses/")).split("<h1>")[1].split("</h1>")[0]
+
+
+def test_student_login_sees_only_themselves(family, school):
+    from feedesk.portal.services import invite_student
+
+    child = family.children[0]
+    child.phone = "13600000001"
+    child.save(update_fields=["phone"])
+    invitation = invite_student(actor=school.cashier, student=child)
+    set_password_with_code(phone=child.phone, code=invitation.code, new_password="student-pass-2026")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert (
+        client.post("/portal/login/", {"phone": child.phone, "password": "student-pass-2026"}).status_code
+        == 302
+    )
+    page = html(client.get("/portal/"))
+    assert child.name in page and family.children[1].name not in page
+    assert client.post("/portal/child/", {"student": family.children[1].pk}).status_code == 404
+    assert client.post("/portal/cart/add/", {"order": family.orders[1].pk}).status_code == 404
+    assert client.post("/portal/cart/add/", {"order": family.orders[0].pk}).status_code == 302
+
+
+# -- isolation: another family's ids are 404 and change nothing ----------------------------------
+def test_another_familys_ids_are_not_found(family, stranger, school):
+    client = family.client()
+    their_order = stranger.orders[0]
+    their_payment = record_payment(
+        actor=school.cashier, student=stranger.children[0], amount=1000, channel="cash"
+    )
+    before = (Order.objects.get(pk=their_order.pk).paid, CartItem.objects.count())
+    assert client.post("/portal/child/", {"student": stranger.children[0].pk}).status_code == 404
+    assert client.post("/portal/cart/add/", {"order": their_order.pk}).status_code == 404
+    assert client.post("/portal/cart/remove/", {"order": their_order.pk}).status_code == 404
+    assert client.get(f"/portal/receipts/{their_payment.pk}/").status_code == 404
+    assert client.get(f"/portal/receipts/{their_payment.pk}/download/").status_code == 404
+    assert client.post("/portal/cart/add/", {"order": "1 OR 1=1"}).status_code == 404
+    assert their_payment.receipt_number not in html(client.get("/portal/receipts/"))
+    assert f"#{their_order.number}" not in html(client.get("/portal/pay/"))
+    assert (Order.objects.get(pk=their_order.pk).paid, CartItem.objects.count()) == before
+
+
+def test_stranger_cannot_remove_from_my_cart(family, stranger):
+    mine = family.client()
+    mine.post("/portal/cart/add/", {"order": family.orders[0].pk})
+    theirs = stranger.client()
+    assert theirs.post("/portal/cart/remove/", {"order": family.orders[0].pk}).status_code == 404
+    assert CartItem.objects.filter(order=family.orders[0]).count() == 1
+
+
+def test_non_payable_orders_cannot_be_added(family, school):
+    order = family.orders[0]
+    update_order_flags(actor=school.cashier, order=order, online_payable=False)
+    client = family.client()
+    assert client.post("/portal/cart/add/", {"order": order.pk}).status_code == 404
+    assert f"#{order.number}" not in html(client.get("/portal/pay/"))
+    Order.objects.filter(pk=order.pk).update(online_payable=True, on_account=False)
+    assert client.post("/portal/cart/add/", {"order": order.pk}).status_code == 404
+
+
+def test_other_schools_guardian_sees_nothing_here(family, other_school):
+    there = Family(other_school, "13900000077", ("钱多多",))
+    update_portal_settings(actor=other_school.principal, carts_enabled=True, allow_partial=False)
+    client = there.client()
+    assert client.post("/portal/cart/add/", {"order": family.orders[0].pk}).status_code == 404
+    assert client.post("/portal/child/", {"student": family.children[0].pk}).status_code == 404
+
+
+# -- cart ----------------------------------------------------------------------------------------
+def test_add_shows_in_cart_and_remove(family):
+    client = family.client()
+    order = family.orders[0]
+    client.post("/portal/child/", {"student": family.children[0].pk})
+    page = html(client.get("/portal/courses/"))
+    assert f"Add Order #{order.number} to Cart" in page
+    client.post("/portal/cart/add/", {"order": order.pk})
+    page = html(client.get("/portal/courses/"))
+    assert "In Cart" in page and f"Add Order #{order.number} to Cart" not in page
+    assert "In Cart" in html(client.get("/portal/pay/"))
+    cart_page = html(client.get("/portal/cart/"))
+    assert "¥1,500.00" in cart_page
+    client.post("/portal/cart/remove/", {"order": order.pk})
+    assert f"Add Order #{order.number} to Cart" in html(client.get("/portal/courses/"))
+
+
+def test_partial_amounts_only_when_allowed(family, school):
+    client = family.client()
+    order = family.orders[0]
+    client.post("/portal/cart/add/", {"order": order.pk, "amount": "500"})
+    assert not CartItem.objects.filter(order=order).exists()
+    update_portal_settings(actor=school.principal, carts_enabled=True, allow_partial=True)
+    client.post("/portal/cart/add/", {"order": order.pk, "amount": "500"})
+    assert CartItem.objects.get(order=order).amount == 50_000
+    client.post("/portal/cart/add/", {"order": order.pk, "amount": "99999"})  # more than owed: refused
+    assert CartItem.objects.get(order=order).amount == 50_000
+    assert "¥500.00" in html(client.get("/portal/cart/"))
+
+
+def test_setting_off_hides_buttons_and_refuses(family, school):
+    client = family.client()
+    client.post("/portal/cart/add/", {"order": family.orders[0].pk})
+    update_portal_settings(actor=school.principal, carts_enabled=False, allow_partial=False)
+    for url in ("/portal/", "/portal/courses/", "/portal/receipts/"):
+        page = html(client.get(url))
+        assert "Add Order" not in page and "Pay an Order Balance" not in page and "/portal/cart/" not in page
+    assert client.get("/portal/pay/").status_code == 404
+    assert client.get("/portal/cart/").status_code == 404
+    assert client.post("/portal/cart/add/", {"order": family.orders[1].pk}).status_code == 302
+    assert not CartItem.objects.filter(order=family.orders[1]).exists()
+    response = client.post("/portal/cart/checkout/", follow=True)
+    assert "does not take payments" in html(response)
+    assert Cart.objects.get(owner=family.user).status == Cart.Status.OPEN
+
+
+def test_reprice_tells_why_before_paying(family, school):
+    viewer = viewer_for(family.user)
+    paid_at_desk, cancelled, changed = family.orders[0], family.orders[1], None
+    for order in family.orders:
+        add_to_cart(viewer=viewer, order_id=order.pk)
+    record_payment(
+        actor=school.cashier, student=paid_at_desk.student, amount=paid_at_desk.total, channel="cash"
+    )
+    cancel_order(actor=school.cashier, order=cancelled, reason="wrong class")
+    result = checkout(viewer=viewer, client="phone", return_url="http://testserver/portal/cart/return/")
+    assert result.action is None and len(result.notices) == 2
+    assert all("taken out of your cart" in n for n in result.notices)
+    assert not CartItem.objects.filter(cart=result.cart).exists()
+    assert changed is None
+
+
+def test_partially_paid_at_desk_is_repriced(family, school):
+    viewer = viewer_for(family.user)
+    order = family.orders[0]
+    client = family.client()
+    client.post("/portal/cart/add/", {"order": order.pk})
+    client.get("/portal/cart/")
+    record_payment(actor=school.cashier, student=order.student, amount=40_000, channel="cash")
+    response = client.post("/portal/cart/checkout/", {"total": str(order.total)}, follow=True)
+    page = html(response)
+    assert "¥1,100.00" in page and "Please check your cart" in page
+    assert Cart.objects.get(owner=family.user).status == Cart.Status.OPEN
+    assert viewer is not None
+
+
+def test_frozen_cart_refuses_changes(family):
+    viewer = viewer_for(family.user)
+    add_to_cart(viewer=viewer, order_id=family.orders[0].pk)
+    Cart.objects.filter(owner=family.user).update(status=Cart.Status.FROZEN, out_trade_no="FDTEST")
+    client = family.client()
+    response = client.post("/portal/cart/add/", {"order": family.orders[1].pk}, follow=True)
+    assert "waiting for a payment" in html(response)
+    client.post("/portal/cart/remove/", {"order": family.orders[0].pk})
+    assert CartItem.objects.filter(cart__owner=family.user).count() == 1
+
+
+# -- receipts ------------------------------------------------------------------------------------
+def test_receipts_list_and_download(family, school):
+    payment = record_payment(
+        actor=school.cashier, student=family.children[1], amount=family.orders[1].total, channel="cash"
+    )
+    client = family.client()
+    assert payment.receipt_number in html(client.get("/portal/receipts/"))
+    assert payment.receipt_number in html(client.get(f"/portal/receipts/{payment.pk}/"))
+    download = client.get(f"/portal/receipts/{payment.pk}/download/")
+    assert download.status_code == 200
+    assert (
+        "attachment" in download["Content-Disposition"]
+        and payment.receipt_number in download["Content-Disposition"]
+    )
+    assert "¥1,500.00" in html(download)
+
+
+def test_language_switch(family):
+    client = family.client()
+    client.post("/portal/language/", {"language": "zh-hans", "next": "/portal/"})
+    assert "即将" in html(client.get("/portal/")) or "课程" in html(client.get("/portal/"))
+    client.post("/portal/language/", {"language": "en", "next": "/portal/"})
+    assert "Upcoming Courses" in html(client.get("/portal/"))
+
+
+def test_csrf_is_enforced(family):
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(family.user)
+    assert client.post("/portal/cart/add/", {"order": family.orders[0].pk}).status_code == 403
+
+
+def test_school_fixture_unused_guard():
+    assert School is not None
+
+
+def test_sign_out_is_a_post(family):
+    client = family.client()
+    assert client.get("/portal/logout/").status_code == 405
+    client.post("/portal/logout/")
+    assert client.get("/portal/").status_code == 302
+
+
+def test_return_page_without_a_payment_says_so(family):
+    client = family.client()
+    response = client.get("/portal/cart/return/", follow=True)
+    assert "did not go through" in html(response)
