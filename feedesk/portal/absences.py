@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from feedesk.attendance.models import AbsenceReason, Attendance, Session
 from feedesk.attendance.selectors import absence_reasons
-from feedesk.attendance.services import report_absence, settings_for
+from feedesk.attendance.services import report_absence, settings_for, withdraw_absence
 from feedesk.core.errors import NotFound
 from feedesk.enrolment.models import Enrolment
 from feedesk.people.models import Student
@@ -92,11 +92,8 @@ def student_reasons(organization_id: int) -> list[AbsenceReason]:
     return list(absence_reasons(organization_id=organization_id, for_students=True))
 
 
-def report(
-    *, viewer: PortalViewer, student_id: int | str, session_id: int | str, reason_code: str
-) -> Attendance:
-    """Report (or change) leave for one of the viewer's students' sessions."""
-    student = viewer.get_student(student_id)
+def _own_session(viewer: PortalViewer, student: Student, session_id: int | str) -> Session:
+    """A session of a class the student is enrolled in, in the viewer's school; else not found."""
     session = (
         Session.objects.filter(
             pk=session_id if str(session_id).isdigit() else 0,
@@ -109,5 +106,22 @@ def report(
     )
     if session is None:
         raise NotFound("Not found.")
+    return session
+
+
+def report(
+    *, viewer: PortalViewer, student_id: int | str, session_id: int | str, reason_code: str
+) -> Attendance:
+    """Report (or change) leave for one of the viewer's students' sessions."""
+    student = viewer.get_student(student_id)
+    session = _own_session(viewer, student, session_id)
     reporter = viewer.guardian if viewer.guardian is not None else student
     return report_absence(reporter=reporter, session=session, student=student, reason_code=reason_code)
+
+
+def withdraw(*, viewer: PortalViewer, student_id: int | str, session_id: int | str) -> None:
+    """Clear leave the viewer reported for a coming session (a school-set mark stays)."""
+    student = viewer.get_student(student_id)
+    session = _own_session(viewer, student, session_id)
+    reporter = viewer.guardian if viewer.guardian is not None else student
+    withdraw_absence(reporter=reporter, session=session, student=student)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("child/", views.switch_child, name="switch_child"),
     path("courses/", views.courses, name="courses"),
     path("absence/", views.absence, name="absence"),
+    path("absence/clear/", views.absence_clear, name="absence_clear"),
     path("pay/", views.pay, name="pay"),
     path("cart/", views.cart, name="cart"),
     path("cart/add/", views.cart_add, name="cart_add"),

@@ -249,6 +249,19 @@ def absence(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
     return redirect(_back(request))
 
 
+@require_POST
+@portal_view
+def absence_clear(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
+    """Take back leave reported here for a coming session, before the cut-off."""
+    absences.withdraw(
+        viewer=viewer,
+        student_id=request.POST.get("student", ""),
+        session_id=request.POST.get("session", ""),
+    )
+    messages.success(request, _("Your absence report has been withdrawn."))
+    return redirect(_back(request))
+
+
 @require_GET
 @portal_view
 def pay(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:

@@ -116,3 +116,35 @@ def test_another_familys_session_or_student_is_not_found(family, stranger, schoo
     assert response.status_code == 404
     assert not Attendance.objects.exists()
     assert viewer_for(family.user) is not None and absences.UPCOMING > 0
+
+
+def test_a_reported_absence_can_be_cleared_but_not_a_school_mark(family, stranger, school, reasons):
+    from feedesk.ledger.selectors import verify_ledger
+
+    session = future_session(school, school.lesson_class)
+    child = family.children[0]
+    client = family.client()
+    client.post("/portal/child/", {"student": child.pk})
+    client.post("/portal/absence/", {"session": session.pk, "student": child.pk, "reason": "personal"})
+    assert Attendance.objects.filter(session=session, student=child, is_current=True).exists()
+    page = client.get("/portal/courses/").content.decode()
+    row = page.split(f'data-session="{session.pk}"')[1].split("</tr>")[0]
+    assert "/portal/absence/clear/" in row
+    # Another family cannot clear it.
+    other = stranger.client()
+    assert (
+        other.post("/portal/absence/clear/", {"session": session.pk, "student": child.pk}).status_code == 404
+    )
+    assert Attendance.objects.filter(session=session, student=child, is_current=True).exists()
+    response = client.post(
+        "/portal/absence/clear/", {"session": session.pk, "student": child.pk}, follow=True
+    )
+    assert response.status_code == 200
+    assert not Attendance.objects.filter(session=session, student=child, is_current=True).exists()
+    assert Attendance.objects.filter(session=session, student=child, is_current=False).count() == 1  # history
+    # A mark the school set stays, and the page offers no way to clear it.
+    staffed = future_session(school, school.lesson_class, days=5)
+    staff_marks(school, staffed, child, "sick")
+    client.post("/portal/absence/clear/", {"session": staffed.pk, "student": child.pk}, follow=True)
+    assert Attendance.objects.get(session=staffed, student=child, is_current=True).reason.code == "sick"
+    assert verify_ledger().ok

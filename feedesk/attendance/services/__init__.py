@@ -15,6 +15,7 @@ from feedesk.attendance.services.roll_call import (
     record_attendance,
     report_absence,
     take_roll_call,
+    withdraw_absence,
 )
 from feedesk.attendance.services.sessions import (
     GenerateResult,
@@ -43,4 +44,5 @@ __all__ = [
     "settings_for",
     "take_roll_call",
     "update_settings",
+    "withdraw_absence",
 ]

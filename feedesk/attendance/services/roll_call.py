@@ -41,6 +41,8 @@ from feedesk.users.models import User
 
 ZERO = Decimal(0)
 _STATUSES = frozenset(Attendance.Status.values)
+# A mark with this status takes back the student's current mark (a withdrawn self-reported absence).
+WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,30 @@ def record_attendance(
     return Attendance.objects.get(session_id=session.pk, student_id=student.pk, is_current=True)
 
 
+def _check_reporter(reporter: Guardian | Student, student: Student, session: Session) -> None:
+    """A guardian reports for their own children, a student for themselves; anything else is not found."""
+    if (
+        reporter.organization_id != student.organization_id
+        or session.organization_id != student.organization_id
+    ):
+        raise NotFound(_("Not found."))
+    if isinstance(reporter, Guardian):
+        if not StudentGuardian.objects.filter(guardian=reporter, student=student).exists():
+            raise NotFound(_("Not found."))
+    elif reporter.pk != student.pk:
+        raise NotFound(_("Not found."))
+
+
+def _check_cutoff(session: Session, settings: AttendanceSettings, now: datetime.datetime | None) -> None:
+    cutoff = _session_start(session) - datetime.timedelta(minutes=settings.student_cutoff_minutes)
+    if (now or timezone.now()) > cutoff:
+        raise Conflict(
+            _("Absences for this session had to be reported by %(cutoff)s; please contact the school.")
+            % {"cutoff": timezone.localtime(cutoff).strftime("%Y-%m-%d %H:%M")},
+            code="absence_cutoff_passed",
+        )
+
+
 def report_absence(
     *,
     reporter: Guardian | Student,
@@ -255,27 +281,14 @@ def report_absence(
     the start), and never over a mark staff have set.
     """
     with transaction.atomic():
-        if reporter.organization_id != student.organization_id or session.organization_id != (
-            student.organization_id
-        ):
-            raise NotFound(_("Not found."))
+        _check_reporter(reporter, student, session)
         if isinstance(reporter, Guardian):
-            if not StudentGuardian.objects.filter(guardian=reporter, student=student).exists():
-                raise NotFound(_("Not found."))
             role, actor = Attendance.SetBy.GUARDIAN, reporter.user
         else:
-            if reporter.pk != student.pk:
-                raise NotFound(_("Not found."))
             role, actor = Attendance.SetBy.STUDENT, None
         locked = _lock_session(session)
         session, settings = locked.session, locked.settings
-        cutoff = _session_start(session) - datetime.timedelta(minutes=settings.student_cutoff_minutes)
-        if (now or timezone.now()) > cutoff:
-            raise Conflict(
-                _("Absences for this session had to be reported by %(cutoff)s; please contact the school.")
-                % {"cutoff": timezone.localtime(cutoff).strftime("%Y-%m-%d %H:%M")},
-                code="absence_cutoff_passed",
-            )
+        _check_cutoff(session, settings, now)
         result = _apply(
             actor=actor,
             session=session,
@@ -288,6 +301,36 @@ def report_absence(
         if result.marks:
             return result.marks[0]
         return Attendance.objects.get(session_id=session.pk, student_id=student.pk, is_current=True)
+
+
+def withdraw_absence(
+    *,
+    reporter: Guardian | Student,
+    session: Session,
+    student: Student,
+    now: datetime.datetime | None = None,
+) -> None:
+    """Take back leave the student or guardian reported, before the cut-off; school marks stay."""
+    with transaction.atomic():
+        _check_reporter(reporter, student, session)
+        role = Attendance.SetBy.GUARDIAN if isinstance(reporter, Guardian) else Attendance.SetBy.STUDENT
+        locked = _lock_session(session)
+        session, settings = locked.session, locked.settings
+        _check_cutoff(session, settings, now)
+        current = Attendance.objects.filter(
+            session_id=session.pk, student_id=student.pk, is_current=True
+        ).first()
+        if current is None:
+            return
+        _apply(
+            actor=reporter.user if isinstance(reporter, Guardian) else None,
+            session=session,
+            marks=[Mark(student.pk, WITHDRAWN)],
+            set_by_role=role,
+            allow_overdraw=False,
+            settings=settings,
+            revenue_account=locked.revenue_account_id,
+        )
 
 
 def _reasons(organization_id: int, marks: Sequence[Mark], set_by_role: str) -> dict[str, AbsenceReason]:
@@ -319,7 +362,7 @@ def _reasons(organization_id: int, marks: Sequence[Mark], set_by_role: str) -> d
 def _validate_marks(marks: Sequence[Mark]) -> None:
     seen: set[int] = set()
     for mark in marks:
-        if mark.status not in _STATUSES:
+        if mark.status not in _STATUSES and mark.status != WITHDRAWN:
             raise ValidationFailed(
                 _("Attendance is present, absent or leave."), code="attendance_status_invalid"
             )
@@ -488,6 +531,8 @@ def _apply(
                         code="makeup_credit_used",
                     )
                 grants_to_revoke.append(old.makeup_granted.pk)
+        if mark.status == WITHDRAWN:
+            continue
         if mark.use_makeup_credit:
             credit = (
                 MakeupCredit.objects.select_for_update()
@@ -543,7 +588,7 @@ def _apply(
         new_marks.append((mark, pool, paid, gift, reason, old))
     result.recognised = sum(p.consumed_amount - sum(p.reversed_amount.values()) for p in pools.values())
 
-    if not new_marks:
+    if not new_marks and not retire:
         return result
     organization_id = session.organization_id
     # Read with the session lock; absent only if the subject has no revenue account (which raises).
