@@ -132,12 +132,25 @@ def insert_rows(
     db = connections[DEFAULT_DB_ALIAS]
     _quoted, fields = _columns(model, names)
     result: list[tuple[Any, ...]] = []
+    # Rows of one insert often share a value (the same timestamp, say); adapt each distinct one once.
+    adapted: dict[tuple[int, Any], Any] = {}
+
+    def prepare(column: int, field: Any, plain: bool, value: Any) -> Any:
+        try:
+            key = (column, value)
+            if key not in adapted:
+                adapted[key] = _prepared(field, plain, value, db)
+            return adapted[key]
+        except TypeError:  # an unhashable value
+            return _prepared(field, plain, value, db)
+
     for start in range(0, len(rows), INSERT_BATCH):
         batch = rows[start : start + INSERT_BATCH]
         params: list[Any] = []
         for row in batch:
             params.extend(
-                _prepared(field, plain, value, db) for (field, plain), value in zip(fields, row, strict=True)
+                prepare(column, field, plain, value)
+                for column, ((field, plain), value) in enumerate(zip(fields, row, strict=True))
             )
         returned, _count = _run(_insert_sql(model, names, len(batch), returning), params)
         result.extend(tuple(r) for r in returned)
