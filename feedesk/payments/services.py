@@ -85,6 +85,8 @@ def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Ord
     needs and the rest loads lazily.
     """
     wanted = sorted(set(order_ids))
+    # The family test is people.selectors.family_student_ids, written into the locking query so the
+    # payment path spends no extra round trip on it.
     rows = (
         sql.fetch(
             f"SELECT {', '.join(_ORDER_FIELDS)} FROM billing_order "
