@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
@@ -11,7 +12,9 @@ from django.utils.translation import gettext as _
 
 from feedesk.api.models import ApiToken, IdempotencyKey
 from feedesk.audit.services import record_audit
+from feedesk.core import sql
 from feedesk.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from feedesk.organizations.models import Organization
 from feedesk.users.models import User
 
 TOKEN_PREFIX = "fd_"
@@ -64,22 +67,49 @@ def revoke_api_token(*, actor: User, token: ApiToken) -> ApiToken:
     return token
 
 
+@lru_cache(maxsize=1)
+def _token_lookup_sql() -> str:
+    """One statement for the whole lookup: token, user, organization and the user's campuses."""
+    user_table, org_table = User._meta.db_table, Organization._meta.db_table
+    campus_link = User.campuses.through._meta.db_table
+    return (
+        f"SELECT {sql.columns(ApiToken, _TOKEN_FIELDS, 't')}, {sql.columns(User, _USER_FIELDS, 'u')}, "
+        f"{sql.columns(Organization, _ORG_FIELDS, 'o')}, uc.campus_id "
+        f"FROM {ApiToken._meta.db_table} t "
+        f"JOIN {user_table} u ON u.id = t.user_id "
+        f"JOIN {org_table} o ON o.id = t.organization_id "
+        f"LEFT JOIN {campus_link} uc ON uc.user_id = u.id "
+        "WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.is_active "
+        "AND u.organization_id = t.organization_id"
+    )
+
+
+_TOKEN_FIELDS = ("id", "last_used_at")
+_USER_FIELDS = sql.concrete_names(User)
+_ORG_FIELDS = sql.concrete_names(Organization)
+
+
 def authenticate_token(raw: str) -> User | None:
-    """The active user a presented token acts as, or None."""
+    """The active user a presented token acts as (organization and campus limits loaded), or None.
+
+    Every API request runs this, so it is one statement rather than three ORM queries.
+    """
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = (
-        ApiToken.objects.select_related("user", "user__organization")
-        .filter(token_hash=hash_token(raw), revoked_at__isnull=True)
-        .first()
-    )
-    if token is None or not token.user.is_active or token.user.organization_id != token.organization_id:
+    rows = sql.fetch(_token_lookup_sql(), [hash_token(raw)])
+    if not rows:
         return None
+    token: ApiToken = sql.read(ApiToken, _TOKEN_FIELDS, rows[0][:2])
+    split = 2 + len(_USER_FIELDS)
+    user: User = sql.read(User, _USER_FIELDS, rows[0][2:split])
+    organization = sql.read(Organization, _ORG_FIELDS, rows[0][split : split + len(_ORG_FIELDS)])
+    User.organization.field.set_cached_value(user, organization)
+    user._campus_ids = {row[-1] for row in rows if row[-1] is not None} or None
     now = timezone.now()
     # Note use at most once a minute so reads do not each write.
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return user
 
 
 def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
@@ -103,6 +133,21 @@ class Claim:
 
     pk: int
     token: str
+
+
+_CLAIM_FIELDS = (
+    "organization_id",
+    "user_id",
+    "key",
+    "method",
+    "path",
+    "fingerprint",
+    "state",
+    "claim_token",
+    "lease_until",
+    "response_content_type",
+    "created_at",
+)
 
 
 class IdempotencyKeyReused(DomainError):
@@ -132,18 +177,27 @@ def claim_key(*, user: User, key: str, method: str, path: str, fingerprint: str)
     claim_token = secrets.token_hex(16)
     try:
         with transaction.atomic():
-            row = IdempotencyKey.objects.create(
-                organization_id=user.tenant_id,
-                user=user,
-                key=key,
-                method=method,
-                path=path[:500],
-                fingerprint=fingerprint,
-                claim_token=claim_token,
-                lease_until=now + CLAIM_LEASE,
-                created_at=now,
+            [(pk,)] = sql.insert_rows(
+                IdempotencyKey,
+                _CLAIM_FIELDS,
+                [
+                    (
+                        user.tenant_id,
+                        user.pk,
+                        key,
+                        method,
+                        path[:500],
+                        fingerprint,
+                        IdempotencyKey.State.IN_PROGRESS,
+                        claim_token,
+                        now + CLAIM_LEASE,
+                        "",
+                        now,
+                    )
+                ],
+                returning=("id",),
             )
-        return Claim(pk=row.pk, token=claim_token)
+        return Claim(pk=pk, token=claim_token)
     except IntegrityError:
         pass
     existing = IdempotencyKey.objects.filter(user=user, key=key).first()
@@ -186,22 +240,27 @@ def _stored(row: IdempotencyKey) -> StoredResponse:
 
 def lock_claim(claim: Claim) -> bool:
     """Inside the work's transaction: hold the claim row until commit; False if it was retaken."""
-    return (
-        IdempotencyKey.objects.select_for_update()
-        .filter(pk=claim.pk, claim_token=claim.token, state=IdempotencyKey.State.IN_PROGRESS)
-        .first()
-        is not None
+    return bool(
+        sql.fetch(
+            f"SELECT id FROM {IdempotencyKey._meta.db_table} "
+            "WHERE id = %s AND claim_token = %s AND state = %s" + sql.lock_clause(),
+            [claim.pk, claim.token, IdempotencyKey.State.IN_PROGRESS],
+        )
     )
 
 
 def complete_claim(claim: Claim, response: StoredResponse) -> None:
     """Inside the work's transaction: store the response and mark the key done."""
-    IdempotencyKey.objects.filter(pk=claim.pk, claim_token=claim.token).update(
-        state=IdempotencyKey.State.DONE,
-        response_status=response.status,
-        response_body=response.body,
-        response_content_type=response.content_type,
-        completed_at=timezone.now(),
+    sql.update_by_pk(
+        IdempotencyKey,
+        [claim.pk],
+        assign={
+            "state": {claim.pk: IdempotencyKey.State.DONE},
+            "response_status": {claim.pk: response.status},
+            "response_body": {claim.pk: response.body},
+            "response_content_type": {claim.pk: response.content_type},
+            "completed_at": {claim.pk: timezone.now()},
+        },
     )
 
 
