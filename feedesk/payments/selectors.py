@@ -3,16 +3,21 @@
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from feedesk.billing.models import Order, OrderStatus
 from feedesk.billing.selectors import PAYABLE_STATUSES
-from feedesk.ledger.models import AccountRole
-from feedesk.ledger.selectors import student_accounts
+from feedesk.core import sql
+from feedesk.enrolment.models import Enrolment
+from feedesk.ledger.models import Account, AccountRole
 from feedesk.payments.models import Allocation, Payment
 from feedesk.people.models import Student
+from feedesk.people.selectors import visibility_condition
 from feedesk.users.models import User
 
 
@@ -65,24 +70,84 @@ class StudentBalances:
     currency: str
 
 
+_BALANCE_FIELDS = ("kind", "debits", "credits", "currency")
+_HOURS_FIELDS = ("id", "class_group_id", "status", "purchased_hours", "gift_hours", "consumed_hours")
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    student_id: int
+    balances: StudentBalances
+    # Not cancelled, oldest first; their hours are loaded (other fields load on access).
+    enrolments: list[Enrolment]
+
+
+@lru_cache(maxsize=1)
+def _summary_sql() -> str:
+    statuses = ", ".join(f"'{status}'" for status in PAYABLE_STATUSES)
+    return (
+        f"SELECT {sql.columns(Account, _BALANCE_FIELDS, 'r')}, {sql.columns(Account, _BALANCE_FIELDS, 'c')}, "
+        f"(SELECT SUM(o.total - o.paid) FROM {Order._meta.db_table} o "
+        f"WHERE o.student_id = s.id AND o.status IN ({statuses}) AND o.due_date < %s), "
+        f"{sql.columns(Enrolment, _HOURS_FIELDS, 'e')} "
+        f"FROM {Student._meta.db_table} s "
+        f"JOIN {Account._meta.db_table} r ON r.student_id = s.id AND r.role = '{AccountRole.RECEIVABLE}' "
+        f"JOIN {Account._meta.db_table} c ON c.student_id = s.id AND c.role = '{AccountRole.STUDENT_CREDIT}' "
+        f"LEFT JOIN {Enrolment._meta.db_table} e "
+        f"ON e.student_id = s.id AND e.status <> '{Enrolment.Status.CANCELLED}' "
+        "WHERE s.id = %s AND {visible} ORDER BY e.id"
+    )
+
+
+def _summary(
+    *, student_id: int, condition: str, params: list[Any], today: datetime.date | None
+) -> AccountSummary | None:
+    today = today or timezone.localdate()
+    rows = sql.fetch(
+        _summary_sql().format(visible=condition),
+        [connection.ops.adapt_datefield_value(today), student_id, *params],
+    )
+    if not rows:
+        return None
+    width = len(_BALANCE_FIELDS)
+    receivable: Account = sql.read(Account, _BALANCE_FIELDS, rows[0][:width])
+    credit: Account = sql.read(Account, _BALANCE_FIELDS, rows[0][width : 2 * width])
+    balances = StudentBalances(
+        balance_due=receivable.balance,
+        overdue=rows[0][2 * width] or 0,
+        credit=credit.balance,
+        currency=receivable.currency,
+    )
+    first = 2 * width + 1
+    enrolments = [sql.read(Enrolment, _HOURS_FIELDS, row[first:]) for row in rows if row[first] is not None]
+    return AccountSummary(student_id=student_id, balances=balances, enrolments=enrolments)
+
+
+def account_summary(
+    *, user: User, student_id: int, today: datetime.date | None = None
+) -> AccountSummary | None:
+    """The student's balances and current enrolments, or None when `user` may not see the student.
+
+    One statement: the API's account read runs it on every call.
+    """
+    condition, params = visibility_condition(user, "s")
+    return _summary(student_id=student_id, condition=condition, params=params, today=today)
+
+
 def student_balances(*, student: Student, today: datetime.date | None = None) -> StudentBalances:
     """What the student owes (the receivable account), has on credit (the credit account) and is overdue.
 
-    The one place these figures are computed; pages that also list orders and payments use
-    `student_account`, which reads them from here.
+    The one place these figures are computed (with `account_summary`, which shares the statement);
+    pages that also list orders and payments use `student_account`, which reads them from here.
     """
-    today = today or timezone.localdate()
-    accounts = student_accounts(student_id=student.pk)
-    receivable = accounts[AccountRole.RECEIVABLE]
-    overdue = Order.objects.filter(
-        student=student, status__in=PAYABLE_STATUSES, due_date__lt=today
-    ).aggregate(owed=Sum("total") - Sum("paid"))["owed"]
-    return StudentBalances(
-        balance_due=receivable.balance,
-        overdue=overdue or 0,
-        credit=accounts[AccountRole.STUDENT_CREDIT].balance,
-        currency=receivable.currency,
+    summary = _summary(
+        student_id=student.pk,
+        condition="s.organization_id = %s",
+        params=[student.organization_id],
+        today=today,
     )
+    assert summary is not None, "every student has a receivable and a credit account"
+    return summary.balances
 
 
 def student_account(*, student: Student, today: datetime.date | None = None) -> StudentAccount:

@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from feedesk.api.idempotency import run_write
-from feedesk.api.routers.common import ERRORS, actor, currency, page, visible
+from feedesk.api.routers.common import ERRORS, actor, currency, found, page, visible
 from feedesk.api.schemas import (
     AccountEnrolmentOut,
     ApplyCreditIn,
@@ -27,10 +27,9 @@ from feedesk.api.schemas import (
 )
 from feedesk.billing.selectors import orders_visible_to
 from feedesk.core.permissions import Capability, require
-from feedesk.enrolment.models import Enrolment
 from feedesk.ledger.selectors import student_statement
 from feedesk.organizations.models import Campus
-from feedesk.payments.selectors import student_balances
+from feedesk.payments.selectors import account_summary
 from feedesk.payments.services import apply_credit
 from feedesk.people.models import Guardian, Student, StudentGuardian
 from feedesk.people.selectors import search_students, students_visible_to
@@ -191,13 +190,10 @@ def patch_student(request: HttpRequest, student_id: PathId, payload: StudentPatc
 def get_account(request: HttpRequest, student_id: PathId) -> StudentAccountOut:
     user = actor(request)
     require(user, Capability.VIEW_STUDENTS)
-    student = visible(students_visible_to(user), student_id)
-    account = student_balances(student=student)
-    enrolments = (
-        Enrolment.objects.filter(student=student).exclude(status=Enrolment.Status.CANCELLED).order_by("pk")
-    )
+    summary = found(account_summary(user=user, student_id=student_id), student_id)
+    account, enrolments = summary.balances, summary.enrolments
     return StudentAccountOut(
-        student_id=student.pk,
+        student_id=summary.student_id,
         balance_due=account.balance_due,
         overdue=account.overdue,
         credit=account.credit,
