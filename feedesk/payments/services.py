@@ -108,6 +108,19 @@ def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Ord
     return orders
 
 
+_PAYABLE_FIELDS = (*_ORDER_FIELDS, "due_date")
+
+
+def _lock_payable_orders(*, student_id: int) -> dict[int, Order]:
+    """Lock the student's open and partly paid orders, by pk, with what allocating by due date needs."""
+    rows = sql.fetch(
+        f"SELECT {', '.join(_PAYABLE_FIELDS)} FROM billing_order "
+        "WHERE student_id = %s AND status IN (%s, %s) ORDER BY id" + sql.lock_clause(),
+        [student_id, OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID],
+    )
+    return {row[0]: sql.read(Order, _PAYABLE_FIELDS, row) for row in rows}
+
+
 def _lock_student_accounts(*, student_id: int, also: Iterable[int] = ()) -> dict[str, Account]:
     """Lock the student's receivable and credit, plus `also`, by primary key before reading a balance.
 
@@ -266,12 +279,7 @@ def _record_payment(
     if existing:
         return Payment.objects.get(pk=existing[0][0])
     if allocations is None:
-        payable = (
-            Order.objects.select_for_update()
-            .filter(student_id=student.pk, status__in=[OrderStatus.OPEN, OrderStatus.PARTIALLY_PAID])
-            .order_by("pk")
-        )
-        orders = {o.pk: o for o in payable}
+        orders = _lock_payable_orders(student_id=student.pk)
         requests = [
             AllocationRequest(order_id=o.pk, amount=a)
             for o, a in propose_allocation(orders=list(orders.values()), amount=amount)
@@ -329,25 +337,29 @@ def _record_payment(
         related={"student": student, "recorded_by": actor, "entry": entries[0]},
     )
     sql.insert_instance(payment)
+    allocation_rows: list[Allocation] = []
     if requests:
         now = timezone.now()
-        sql.insert_rows(
-            Allocation,
-            (
-                "organization_id",
-                "order_id",
-                "payment_id",
-                "amount",
-                "entry_id",
-                "created_by_id",
-                "created_at",
-            ),
-            [
-                (student.organization_id, r.order_id, payment.pk, r.amount, entries[1].pk, actor.pk, now)
-                for r in requests
-            ],
-        )
+        allocation_rows = [
+            sql.new(
+                Allocation,
+                {
+                    "organization_id": student.organization_id,
+                    "order_id": r.order_id,
+                    "payment_id": payment.pk,
+                    "amount": r.amount,
+                    "entry_id": entries[1].pk,
+                    "created_by_id": actor.pk,
+                    "created_at": now,
+                },
+                related={"order": orders[r.order_id], "payment": payment},
+            )
+            for r in requests
+        ]
+        sql.insert_instances(allocation_rows)
         _apply_to_orders(orders, requests)
+    # Callers answering with the payment read its allocations without another query.
+    sql.cache_related_list(payment, "allocations", allocation_rows)
     record_audit(
         actor=actor,
         action="payment.recorded",

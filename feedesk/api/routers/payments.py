@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from feedesk.api.idempotency import run_write
-from feedesk.api.routers.common import ERRORS, actor, currency, page, visible
+from feedesk.api.routers.common import ERRORS, actor, currency, page, visible, visible_student_or_404
 from feedesk.api.schemas import (
     AllocationOut,
     Page,
@@ -22,7 +22,6 @@ from feedesk.payments.models import Allocation, Payment
 from feedesk.payments.selectors import payments_visible_to, payments_with_allocations, propose_allocation
 from feedesk.payments.services import AllocationRequest, apply_credit, record_payment, reverse_payment
 from feedesk.people.models import Student
-from feedesk.people.selectors import students_visible_to
 from feedesk.users.models import User
 
 router = Router(tags=["payments"])
@@ -109,7 +108,7 @@ def create_payment(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
     key = request.headers.get("Idempotency-Key")
 
     def work() -> tuple[int, PaymentOut]:
-        student = visible(students_visible_to(user), payload.student_id)
+        student = visible_student_or_404(user, payload.student_id)
         code = currency(request)
         if payload.channel == CREDIT:
             return 201, _pay_from_credit(user, student, payload, code)
@@ -131,7 +130,8 @@ def create_payment(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
             # Payment keys are unique per organization; API keys are per user.
             idempotency_key=f"api:{user.pk}:{key}" if key else None,
         )
-        return 201, payment_out(payments_with_allocations(Payment.objects.filter(pk=payment.pk)).get(), code)
+        # A new payment comes back with its allocations (and their orders) loaded.
+        return 201, payment_out(payment, code)
 
     return run_write(request, work)
 
