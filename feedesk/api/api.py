@@ -14,7 +14,7 @@ from ninja.openapi.docs import Swagger
 from feedesk.api.auth import TokenAuth
 from feedesk.api.errors import domain_error_response, error_response
 from feedesk.api.idempotency import integrity_conflict
-from feedesk.api.routers import billing, catalog, ledger, payments, people
+from feedesk.api.routers import attendance, billing, catalog, ledger, payments, people
 from feedesk.core.errors import DomainError
 
 
@@ -33,7 +33,9 @@ class VendoredSwagger(Swagger):
 api = NinjaAPI(
     title="FeeDesk API",
     version="1",
-    description="Students, catalog, orders, payments and the ledger. Money is in integer minor units.",
+    description=(
+        "Students, catalog, orders, payments, attendance and the ledger. Money is in integer minor units."
+    ),
     auth=TokenAuth(),
     urls_namespace="api-v1",
     docs=VendoredSwagger(),
@@ -80,5 +82,5 @@ def on_integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpRespons
     return integrity_conflict()
 
 
-for module in (people, catalog, billing, payments, ledger):
+for module in (people, catalog, billing, payments, attendance, ledger):
     api.add_router("", module.router)

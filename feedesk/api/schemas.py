@@ -54,6 +54,7 @@ Relation = Literal["mother", "father", "grandparent", "other"]
 PriceModelName = Literal["per_lesson", "package", "term"]
 ChannelName = Literal["cash", "bank_transfer", "pos", "wechat_pay", "alipay", "online", "credit", "other"]
 OrderStatusName = Literal["draft", "open", "partially_paid", "paid", "cancelled"]
+AttendanceStatusName = Literal["present", "absent", "leave"]
 
 
 class ErrorBody(Schema):
@@ -443,6 +444,70 @@ class CreditAllocationOut(Schema):
     amount: int
     currency: str
     created_at: datetime.datetime
+
+
+# --- attendance ---------------------------------------------------------------------------------
+
+
+class AttendanceIn(Schema):
+    session_id: Id
+    student_id: Id
+    status: AttendanceStatusName
+    reason_code: Code | None = Field(
+        None, description="one of the school's absence reasons (GET /absence-reasons); absent or leave only"
+    )
+    use_makeup_credit: bool = Field(
+        False, description="present on a make-up credit: the session uses no hours (present only)"
+    )
+    allow_overdraw: bool = Field(
+        False,
+        description="past the remaining hours, bill the shortfall as arrears on a new order "
+        "(needs the overdraw_hours capability); otherwise 409 hours_exhausted",
+    )
+
+
+class MakeupCreditOut(Schema):
+    id: int
+    expires_on: datetime.date
+    used: bool
+    revoked: bool
+
+
+class AttendanceOut(Schema):
+    id: int
+    session_id: int
+    student_id: int
+    enrolment_id: int
+    status: AttendanceStatusName
+    reason_code: str | None
+    set_by_role: Literal["staff", "student", "guardian"]
+    hours: Decimal = Field(description="hours this mark uses: paid_hours + gift_hours")
+    paid_hours: Decimal
+    gift_hours: Decimal
+    recognised_amount: int = Field(description="tuition this mark recognised, minor units (fen)")
+    currency: str
+    entry_id: int | None = Field(description="the CONSUMPTION entry, when the mark recognised tuition")
+    makeup_credit_used: bool
+    makeup_credit: MakeupCreditOut | None = Field(description="the make-up credit this absence granted")
+    replaces_id: int | None = Field(description="the mark this one corrected")
+    recorded_at: datetime.datetime
+    remaining_hours: Decimal = Field(description="the enrolment's hours left after this mark")
+
+
+class AbsenceReasonFilter(Schema):
+    for_students: bool = Field(False, description="only the reasons students and guardians may choose")
+    include_inactive: bool = False
+
+
+class AbsenceReasonOut(Schema):
+    id: int
+    code: str
+    name: str
+    name_en: str
+    usable_by_students: bool
+    rule: Literal["deduct", "no_deduct", "deduct_makeup"]
+    makeup_valid_days: int
+    is_active: bool
 
 
 # --- balances and ledger ------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import pytest
-from api_helpers import ApiClient
+from api_helpers import ApiClient, RollCall
 
 
 @pytest.fixture
@@ -10,6 +10,11 @@ def cashier_api(school):
 @pytest.fixture
 def principal_api(school):
     return ApiClient(school.principal)
+
+
+@pytest.fixture
+def roll(school):
+    return RollCall(school)
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,9 @@ import pytest
 
 from feedesk.api.routers import payments as payments_router
 from feedesk.api.services import create_api_token
+from feedesk.attendance.models import Attendance
+from feedesk.enrolment.models import Enrolment
+from feedesk.ledger.models import EntryCode, JournalEntry
 from feedesk.ledger.selectors import verify_ledger
 from feedesk.payments.models import Payment
 
@@ -99,3 +102,26 @@ def test_in_flight_duplicate_is_409_then_replays(live, school, monkeypatch):
     assert first_status == 201
     assert post(base, token, "/payments", body, "slow-key") == (201, first_content)
     assert Payment.objects.filter(student=student).count() == 1
+
+
+def test_twenty_clients_marking_one_student_at_once_write_one_mark(live, school, roll):
+    base, token = live
+    student, enrolment = roll.enrol()
+    session = roll.session()
+    body = {"session_id": session.pk, "student_id": student.pk, "status": "present"}
+    barrier = threading.Barrier(20)
+
+    def send(i: int) -> tuple[int, bytes]:
+        barrier.wait()
+        return post(base, token, "/attendance", body, key=f"desk-{i}")  # twenty different clients
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(send, range(20)))
+
+    # The session lock queues them: one writes the mark, the others find it already there.
+    assert sorted(status for status, _body in results) == [200] * 19 + [201], results
+    assert len({content for _status, content in results}) == 1
+    assert Attendance.objects.filter(session=session).count() == 1
+    assert JournalEntry.objects.filter(code=EntryCode.CONSUMPTION).count() == 1
+    assert Enrolment.objects.get(pk=enrolment.pk).consumed_hours == 1
+    assert verify_ledger().ok

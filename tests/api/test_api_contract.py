@@ -4,15 +4,23 @@ and the error envelope for bad input."""
 import datetime
 import io
 import json
+from decimal import Decimal
 
 import pytest
 from api_helpers import ApiClient, assert_conforms, assert_error
 from django.core.management import call_command
 
+from feedesk.attendance.models import Attendance, MakeupCredit
+from feedesk.attendance.selectors import hours_position
+from feedesk.attendance.services import cancel_session, save_absence_reason
 from feedesk.billing.models import Order
+from feedesk.core.permissions import Role
+from feedesk.enrolment.models import Enrolment
+from feedesk.ledger.models import EntryCode, JournalEntry
 from feedesk.ledger.selectors import student_statement, trial_balance, verify_ledger
 from feedesk.payments.models import Payment
 from feedesk.payments.selectors import student_account
+from feedesk.users.models import User
 
 MONEY_FIELDS = {"amount", "total", "paid", "balance", "balance_due", "overdue", "credit", "unit_price"}
 
@@ -451,3 +459,278 @@ def test_payment_received_in_the_future_is_refused(school):
         "/payments", {"student_id": student.pk, "amount": 100, "channel": "cash", "received_at": later}
     )
     assert_error(response, 400, "received_in_future")
+
+
+# --- attendance ---------------------------------------------------------------------------------
+
+
+def mark_body(session, student, status="present", **extra):
+    return {"session_id": session.pk, "student_id": student.pk, "status": status, **extra}
+
+
+def ledger_state() -> tuple:
+    return (
+        JournalEntry.objects.count(),
+        Attendance.objects.count(),
+        MakeupCredit.objects.count(),
+        Order.objects.count(),
+        list(Enrolment.objects.order_by("pk").values_list("consumed_hours", "recognised_amount")),
+    )
+
+
+def test_attendance_flow_uses_hours_by_the_reasons_rule(school, roll):
+    api = ApiClient(school.instructor)
+    student, enrolment = roll.enrol()
+    first, second, third = roll.session(), roll.session(), roll.session()
+
+    present = ok(api.post("/attendance", mark_body(first, student), key="att-1"), "post", "/attendance", 201)
+    assert present["status"] == "present" and present["reason_code"] is None
+    assert (present["hours"], present["paid_hours"], present["gift_hours"]) == ("1.00", "1.00", "0.00")
+    # 576,000 fen for 48 paid hours: one hour earns 12,000.
+    assert present["recognised_amount"] == 12_000 and present["currency"] == "CNY"
+    assert present["remaining_hours"] == "51.00"  # 48 paid + 4 gift - 1
+    assert present["enrolment_id"] == enrolment.pk and present["set_by_role"] == "staff"
+    assert present["makeup_credit"] is None and present["replaces_id"] is None
+    assert JournalEntry.objects.get(pk=present["entry_id"]).code == EntryCode.CONSUMPTION
+    datetime.datetime.fromisoformat(present["recorded_at"])
+
+    # The same mark again is not a new mark: 200, the same body, nothing posted.
+    entries = JournalEntry.objects.count()
+    same = ok(api.post("/attendance", mark_body(first, student)), "post", "/attendance", 200)
+    assert same == present and JournalEntry.objects.count() == entries
+
+    # Personal leave deducts and grants a make-up credit; the correction reverses the first entry.
+    leave = ok(
+        api.post("/attendance", mark_body(first, student, "leave", reason_code="personal")),
+        "post",
+        "/attendance",
+        201,
+    )
+    assert leave["replaces_id"] == present["id"] and leave["reason_code"] == "personal"
+    assert leave["hours"] == "1.00" and leave["remaining_hours"] == "51.00"
+    assert leave["makeup_credit"] == {
+        "id": leave["makeup_credit"]["id"],
+        "expires_on": (first.date + datetime.timedelta(days=30)).isoformat(),
+        "used": False,
+        "revoked": False,
+    }
+    assert JournalEntry.objects.filter(code=EntryCode.REVERSAL).count() == 1
+
+    # The credit pays for attending another session: no hours, nothing recognised.
+    makeup = ok(
+        api.post("/attendance", mark_body(second, student, use_makeup_credit=True)),
+        "post",
+        "/attendance",
+        201,
+    )
+    assert (makeup["hours"], makeup["recognised_amount"], makeup["entry_id"]) == ("0.00", 0, None)
+    assert makeup["makeup_credit_used"] is True and makeup["remaining_hours"] == "51.00"
+    assert MakeupCredit.objects.get(pk=leave["makeup_credit"]["id"]).used_by_id == makeup["id"]
+
+    # Sick leave does not deduct; absent without a reason does.
+    sick = ok(
+        api.post("/attendance", mark_body(third, student, "leave", reason_code="sick")),
+        "post",
+        "/attendance",
+        201,
+    )
+    assert (sick["hours"], sick["remaining_hours"]) == ("0.00", "51.00")
+    absent = ok(api.post("/attendance", mark_body(third, student, "absent")), "post", "/attendance", 201)
+    assert (absent["hours"], absent["remaining_hours"], absent["replaces_id"]) == (
+        "1.00",
+        "50.00",
+        sick["id"],
+    )
+
+    # GET /enrolments/{id} reports what the staff pages read from hours_position.
+    fetched = ok(api.get(f"/enrolments/{enrolment.pk}"), "get", "/enrolments/{enrolment_id}")
+    position = hours_position(Enrolment.objects.get(pk=enrolment.pk))
+    assert (fetched["consumed_hours"], fetched["remaining_hours"]) == ("2.00", "50.00")
+    assert (
+        fetched["purchased_hours"],
+        fetched["gift_hours"],
+        fetched["consumed_hours"],
+        fetched["remaining_hours"],
+    ) == tuple(
+        f"{h:.2f}"
+        for h in (
+            position.purchased_hours,
+            position.gift_hours,
+            position.consumed_hours,
+            position.remaining_hours,
+        )
+    )
+    assert (
+        (fetched["deferred_amount"], fetched["recognised_amount"])
+        == (
+            position.deferred_amount,
+            position.recognised_amount,
+        )
+        == (576_000 - 24_000, 24_000)
+    )
+    account = ok(api.get(f"/students/{student.pk}/account"), "get", "/students/{student_id}/account")
+    assert account["enrolments"][0]["remaining_hours"] == "50.00"
+    assert verify_ledger().ok
+
+
+def test_absence_reasons_are_the_schools_code_table(school, roll):
+    api = ApiClient(school.instructor)
+    body = ok(api.get("/absence-reasons"), "get", "/absence-reasons")
+    assert body["count"] == 4
+    sick = next(r for r in body["items"] if r["code"] == "sick")
+    assert sick == {
+        "id": roll.reasons["sick"].pk,
+        "code": "sick",
+        "name": "病假",
+        "name_en": "Sick leave",
+        "usable_by_students": False,
+        "rule": "no_deduct",
+        "makeup_valid_days": 0,
+        "is_active": True,
+    }
+    assert [r["code"] for r in body["items"]] == ["no_show", "personal", "school_event", "sick"]
+    personal = next(r for r in body["items"] if r["code"] == "personal")
+    assert (personal["rule"], personal["makeup_valid_days"]) == ("deduct_makeup", 30)
+    paged = ok(api.get("/absence-reasons", limit=1, offset=1), "get", "/absence-reasons")
+    assert (paged["count"], [r["code"] for r in paged["items"]]) == (4, ["personal"])
+    students = ok(api.get("/absence-reasons", for_students="true"), "get", "/absence-reasons")
+    assert [r["code"] for r in students["items"]] == ["personal", "school_event"]
+
+    save_absence_reason(
+        actor=school.principal,
+        code="sick",
+        name="病假",
+        name_en="Sick leave",
+        rule="no_deduct",
+        is_active=False,
+    )
+    active = ok(api.get("/absence-reasons"), "get", "/absence-reasons")
+    assert "sick" not in [r["code"] for r in active["items"]] and active["count"] == 3
+    everything = ok(api.get("/absence-reasons", include_inactive="true"), "get", "/absence-reasons")
+    assert [(r["code"], r["is_active"]) for r in everything["items"] if r["code"] == "sick"] == [
+        ("sick", False)
+    ]
+    assert_error(api.get("/absence-reasons", limit=0), 422, "invalid_request")
+    assert_error(api.get("/absence-reasons", include_inactive="maybe"), 422, "invalid_request")
+
+
+BAD_MARKS = [
+    ({"student_id": 1, "status": "present"}, "missing session_id"),
+    ({"session_id": 1, "status": "present"}, "missing student_id"),
+    ({"session_id": 1, "student_id": 1}, "missing status"),
+    ({"session_id": "x", "student_id": 1, "status": "present"}, "session_id of the wrong type"),
+    ({"session_id": "1", "student_id": 1, "status": "present"}, "session_id as a string"),
+    ({"session_id": 1, "student_id": 1.5, "status": "present"}, "student_id as a float"),
+    ({"session_id": 0, "student_id": 1, "status": "present"}, "id zero"),
+    ({"session_id": 1, "student_id": 1, "status": "late"}, "unknown status"),
+    ({"session_id": 1, "student_id": 1, "status": "PRESENT"}, "status in capitals"),
+    ({"session_id": 1, "student_id": 1, "status": "absent", "reason_code": ""}, "empty reason code"),
+    (
+        {"session_id": 1, "student_id": 1, "status": "absent", "reason_code": "a b"},
+        "reason code with a space",
+    ),
+    ({"session_id": 1, "student_id": 1, "status": "absent", "reason_code": 7}, "reason code as a number"),
+    ({"session_id": 1, "student_id": 1, "status": "present", "use_makeup_credit": []}, "flag as a list"),
+]
+
+
+@pytest.mark.parametrize(("body", "why"), BAD_MARKS, ids=[why for _b, why in BAD_MARKS])
+def test_bad_attendance_input_is_refused_with_the_envelope(school, roll, body, why):
+    student, _enrolment = roll.enrol()
+    session = roll.session()
+    real = {"session_id": session.pk, "student_id": student.pk}
+    body = {**body, **{k: real[k] for k in real if body.get(k) == 1}}
+    before = ledger_state()
+    response = ApiClient(school.cashier).post("/attendance", body)
+    error = assert_error(response, 422, "invalid_request")
+    assert error["details"]["errors"], why
+    assert_conforms(response, "post", "/attendance")
+    assert ledger_state() == before
+
+
+def test_attendance_refusals_are_enveloped_4xx_and_write_nothing(school, roll):
+    cashier, instructor = ApiClient(school.cashier), ApiClient(school.instructor)
+    student, _enrolment = roll.enrol()
+    stranger = school.student(name="未报名")
+    session = roll.session()
+    future = roll.session(date=datetime.date.today() + datetime.timedelta(days=3))
+    cancelled = roll.session()
+    cancel_session(actor=school.principal, session=cancelled)
+    save_absence_reason(
+        actor=school.principal, code="old", name="旧", name_en="Old", rule="deduct", is_active=False
+    )
+    before = ledger_state()
+    refusals = [
+        (cashier, mark_body(session, student) | {"session_id": 999_999}, 404, "not_found"),
+        (cashier, mark_body(session, student) | {"student_id": 999_999}, 404, "not_found"),
+        (cashier, mark_body(session, stranger), 400, "not_enrolled"),
+        (cashier, mark_body(session, student, "absent", reason_code="nope"), 400, "reason_unknown"),
+        (cashier, mark_body(session, student, "absent", reason_code="old"), 400, "reason_unknown"),
+        (cashier, mark_body(session, student, reason_code="sick"), 400, "reason_not_for_present"),
+        (
+            cashier,
+            mark_body(session, student, "absent", use_makeup_credit=True),
+            400,
+            "makeup_needs_presence",
+        ),
+        (cashier, mark_body(session, student, use_makeup_credit=True), 409, "no_makeup_credit"),
+        (cashier, mark_body(future, student), 409, "session_not_started"),
+        (cashier, mark_body(cancelled, student), 409, "session_cancelled"),
+        # Finance reads money but takes no roll call; instructors may not bill hours beyond the package.
+        (ApiClient(school.finance), mark_body(session, student), 403, "permission_denied"),
+        (instructor, mark_body(session, student, allow_overdraw=True), 403, "permission_denied"),
+    ]
+    for index, (api, body, status, code) in enumerate(refusals):
+        response = api.post("/attendance", body, key=f"refused-{index}")
+        assert_error(response, status, code)
+        assert_conforms(response, "post", "/attendance")
+        assert ledger_state() == before, code
+
+
+def test_hours_below_zero_need_the_overdraw_permission_and_bill_arrears(school, roll):
+    cashier, instructor = ApiClient(school.cashier), ApiClient(school.instructor)
+    student, enrolment = roll.enrol(klass=school.lesson_class, hours=Decimal(1))
+    first, second = roll.session(klass=school.lesson_class), roll.session(klass=school.lesson_class)
+    used = ok(instructor.post("/attendance", mark_body(first, student)), "post", "/attendance", 201)
+    assert (used["recognised_amount"], used["remaining_hours"]) == (15_000, "0.00")
+    before = ledger_state()
+    response = instructor.post("/attendance", mark_body(second, student))
+    assert_error(response, 409, "hours_exhausted")
+    assert_conforms(response, "post", "/attendance")
+    assert_error(cashier.post("/attendance", mark_body(second, student)), 409, "hours_exhausted")
+    assert ledger_state() == before
+    orders = Order.objects.filter(enrolment_id=enrolment.pk).count()
+    billed = ok(
+        cashier.post("/attendance", mark_body(second, student, allow_overdraw=True)),
+        "post",
+        "/attendance",
+        201,
+    )
+    assert (billed["hours"], billed["recognised_amount"], billed["remaining_hours"]) == (
+        "1.00",
+        15_000,
+        "0.00",
+    )
+    arrears = Order.objects.filter(enrolment_id=enrolment.pk).order_by("-pk").first()
+    assert Order.objects.filter(enrolment_id=enrolment.pk).count() == orders + 1 and arrears.total == 15_000
+    assert verify_ledger().ok
+
+
+def test_attendance_limits_follow_the_token(school, roll):
+    """Another campus's session or student, and another instructor's session, are not found."""
+    student, _enrolment = roll.enrol()
+    far_class = school.make_class(school.package_course, name="分校班", campus=school.campus2)
+    far_student, _ = roll.enrol(name="分校学生", klass=far_class, campus=school.campus2)
+    far_session = roll.session(klass=far_class)
+    school.cashier.campuses.set([school.campus])
+    api = ApiClient(school.cashier)
+    before = ledger_state()
+    assert_error(api.post("/attendance", mark_body(far_session, far_student)), 404, "not_found")
+    assert_error(api.post("/attendance", mark_body(far_session, student)), 404, "not_found")
+    assert_error(api.post("/attendance", mark_body(roll.session(), far_student)), 404, "not_found")
+    other_instructor = User.objects.create_user(
+        "school-instructor-2", password="pw-123456", organization=school.org, role=Role.INSTRUCTOR
+    )
+    response = ApiClient(other_instructor).post("/attendance", mark_body(roll.session(), student))
+    assert_error(response, 404, "not_found")
+    assert ledger_state() == before

@@ -12,8 +12,10 @@ from django.utils import timezone, translation
 from feedesk.api import idempotency as idempotency_module
 from feedesk.api.models import IdempotencyKey
 from feedesk.api.services import claim_key, request_fingerprint
+from feedesk.attendance.models import Attendance
+from feedesk.enrolment.models import Enrolment
 from feedesk.enrolment.services import enrol_student
-from feedesk.ledger.models import JournalEntry
+from feedesk.ledger.models import EntryCode, JournalEntry
 from feedesk.ledger.selectors import verify_ledger
 from feedesk.payments.models import Payment
 
@@ -170,3 +172,52 @@ def test_enrolment_order_and_payment_replay_together(school):
     assert first.content == again.content
     order.refresh_from_db()
     assert order.paid == order.total
+
+
+def test_attendance_replay_is_byte_identical_and_posts_one_entry(school, roll):
+    api = ApiClient(school.instructor)
+    student, enrolment = roll.enrol()
+    session = roll.session()
+    present = {"session_id": session.pk, "student_id": student.pk, "status": "present"}
+    first = api.post("/attendance", present, key="att-1")
+    assert first.status_code == 201
+    again = api.post("/attendance", present, key="att-1")
+    assert (again.status_code, again.content) == (201, first.content)
+    assert again["Idempotent-Replayed"] == "true"
+    assert JournalEntry.objects.filter(code=EntryCode.CONSUMPTION).count() == 1
+    assert Attendance.objects.count() == 1
+    assert Enrolment.objects.get(pk=enrolment.pk).consumed_hours == 1
+
+    assert_error(
+        api.post("/attendance", {**present, "status": "absent"}, key="att-1"), 422, "idempotency_key_reused"
+    )
+    # A correction under its own key; replaying the first key afterwards answers what it answered
+    # then and does not put the old mark back.
+    sick = {**present, "status": "leave", "reason_code": "sick"}
+    corrected = api.post("/attendance", sick, key="att-2")
+    assert corrected.status_code == 201
+    assert api.post("/attendance", sick, key="att-2").content == corrected.content
+    assert api.post("/attendance", present, key="att-1").content == first.content
+    assert JournalEntry.objects.filter(code=EntryCode.REVERSAL).count() == 1
+    assert JournalEntry.objects.filter(code=EntryCode.CONSUMPTION).count() == 1
+    current = Attendance.objects.get(session=session, student=student, is_current=True)
+    assert (current.status, current.reason.code) == ("leave", "sick")
+    assert Enrolment.objects.get(pk=enrolment.pk).consumed_hours == 0
+    assert verify_ledger().ok
+
+
+def test_attendance_refusal_is_replayed_without_retrying(school, roll):
+    api = ApiClient(school.instructor)
+    student, _enrolment = roll.enrol(klass=school.lesson_class, hours=1)
+    used, short = roll.session(klass=school.lesson_class), roll.session(klass=school.lesson_class)
+    assert (
+        api.post(
+            "/attendance", {"session_id": used.pk, "student_id": student.pk, "status": "present"}
+        ).status_code
+        == 201
+    )
+    body = {"session_id": short.pk, "student_id": student.pk, "status": "present"}
+    refused = api.post("/attendance", body, key="att-short")
+    assert_error(refused, 409, "hours_exhausted")
+    assert api.post("/attendance", body, key="att-short").content == refused.content
+    assert not Attendance.objects.filter(session=short).exists()

@@ -3,10 +3,13 @@
 import json
 
 import pytest
-from api_helpers import ApiClient, assert_error
+from api_helpers import ApiClient, RollCall, assert_error
 
+from feedesk.attendance.models import AbsenceReason, Attendance, MakeupCredit
+from feedesk.attendance.services import save_absence_reason
 from feedesk.audit.models import AuditEntry
 from feedesk.billing.models import Order
+from feedesk.enrolment.models import Enrolment
 from feedesk.enrolment.services import enrol_student
 from feedesk.ledger.models import JournalEntry
 from feedesk.payments.models import Allocation, Payment
@@ -45,6 +48,9 @@ def snapshot() -> tuple:
         list(Guardian.objects.order_by("pk").values_list("pk", "name", "phone", "email")),
         list(Order.objects.order_by("pk").values_list("pk", "status", "paid")),
         list(Payment.objects.order_by("pk").values_list("pk", "status")),
+        Attendance.objects.count(),
+        MakeupCredit.objects.count(),
+        list(Enrolment.objects.order_by("pk").values_list("pk", "consumed_hours", "recognised_amount")),
     )
 
 
@@ -186,3 +192,55 @@ def test_writes_on_another_organization_are_404_and_change_nothing(school, their
         assert_error(response, 404, "not_found")
         assert snapshot() == before, (method, path)
     assert Order.objects.get(pk=our_order.pk).paid == 0
+
+
+def their_own_reason(other_school) -> None:
+    """An absence reason only organization B has."""
+    save_absence_reason(
+        actor=other_school.principal,
+        code="away_match",
+        name="外校比赛",
+        name_en="Away match",
+        rule="no_deduct",
+    )
+
+
+def test_attendance_of_another_organization_is_404_and_changes_nothing(school, other_school):
+    ours, theirs = RollCall(school), RollCall(other_school)
+    our_student, _ = ours.enrol(name="本校学生")
+    our_session = ours.session()
+    their_student, _ = theirs.enrol(name="外校学生")
+    their_session = theirs.session()
+    their_own_reason(other_school)
+    api = ApiClient(school.principal)
+    before = snapshot()
+    for index, (session, student) in enumerate(
+        ((their_session, their_student), (their_session, our_student), (our_session, their_student))
+    ):
+        for status in ("present", "absent"):
+            body = {"session_id": session.pk, "student_id": student.pk, "status": status}
+            error = assert_error(
+                api.post("/attendance", body, key=f"att-iso-{index}-{status}"), 404, "not_found"
+            )
+            assert "外校" not in json.dumps(error, ensure_ascii=False)
+            assert snapshot() == before, body
+    # A code only the other school has is not one of ours: refused as unknown, nothing written.
+    body = {
+        "session_id": our_session.pk,
+        "student_id": our_student.pk,
+        "status": "leave",
+        "reason_code": "away_match",
+    }
+    error = assert_error(api.post("/attendance", body), 400, "reason_unknown")
+    assert "外校" not in json.dumps(error, ensure_ascii=False)
+    assert snapshot() == before
+
+
+def test_absence_reasons_list_only_the_schools_own(school, other_school):
+    RollCall(school)
+    RollCall(other_school)
+    their_own_reason(other_school)
+    body = ApiClient(school.principal).get("/absence-reasons", include_inactive="true").json()
+    ours = set(AbsenceReason.objects.filter(organization=school.org).values_list("pk", flat=True))
+    assert {r["id"] for r in body["items"]} == ours and body["count"] == len(ours) == 4
+    assert "away_match" not in {r["code"] for r in body["items"]}

@@ -1,10 +1,8 @@
-from decimal import Decimal
-
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from feedesk.api.idempotency import run_write
-from feedesk.api.routers.common import ERRORS, actor, currency, page, visible
+from feedesk.api.routers.common import ERRORS, actor, currency, hours, page, visible
 from feedesk.api.schemas import (
     CancelIn,
     DiscountIn,
@@ -19,6 +17,7 @@ from feedesk.api.schemas import (
     Paging,
     PathId,
 )
+from feedesk.attendance.selectors import hours_position
 from feedesk.billing.models import Order
 from feedesk.billing.selectors import orders_visible_to
 from feedesk.billing.services import Discount, DiscountKind, LineDraft, cancel_order, create_order
@@ -26,7 +25,6 @@ from feedesk.catalog.selectors import classes_visible_to
 from feedesk.core.permissions import Capability, require
 from feedesk.enrolment.models import Enrolment
 from feedesk.enrolment.services import enrol_student
-from feedesk.ledger.models import Account, AccountRole
 from feedesk.people.selectors import students_visible_to
 
 router = Router(tags=["enrolments and orders"])
@@ -74,30 +72,26 @@ def order_out(order: Order, currency_code: str) -> OrderOut:
     )
 
 
-def _hours(value: Decimal) -> Decimal:
-    return Decimal(value).quantize(Decimal("0.01"))
-
-
 def enrolment_out(enrolment: Enrolment, currency_code: str) -> EnrolmentOut:
-    # Deferred tuition is a liability account: its balance is what is not yet earned.
-    deferred = Account.objects.filter(enrolment_id=enrolment.pk, role=AccountRole.DEFERRED_TUITION).first()
-    deferred_amount = deferred.balance if deferred else 0
+    # The staff pages' figures: deferred is the enrolment's deferred-tuition balance, recognised
+    # its CONSUMPTION and EXPIRY postings net of their reversals, both read from the ledger.
+    position = hours_position(enrolment)
     first_order = enrolment.orders.order_by("pk").values_list("pk", flat=True).first()
     return EnrolmentOut(
         id=enrolment.pk,
         student_id=enrolment.student_id,
         class_id=enrolment.class_group_id,
         status=enrolment.status,
-        purchased_hours=_hours(enrolment.purchased_hours),
-        gift_hours=_hours(enrolment.gift_hours),
-        consumed_hours=_hours(enrolment.consumed_hours),
-        remaining_hours=_hours(enrolment.remaining_hours),
-        tuition_amount=enrolment.tuition_amount,
-        deferred_amount=deferred_amount,
-        recognised_amount=enrolment.tuition_amount - deferred_amount,
+        purchased_hours=hours(position.purchased_hours),
+        gift_hours=hours(position.gift_hours),
+        consumed_hours=hours(position.consumed_hours),
+        remaining_hours=hours(position.remaining_hours),
+        tuition_amount=position.tuition_amount,
+        deferred_amount=position.deferred_amount,
+        recognised_amount=position.recognised_amount,
         currency=currency_code,
         order_id=first_order,
-        valid_until=enrolment.valid_until,
+        valid_until=position.valid_until,
         created_at=enrolment.created_at,
     )
 

@@ -1,5 +1,6 @@
-"""Small helpers shared by the routers: the acting user, visible-object lookup, paging."""
+"""Small helpers shared by the routers: the acting user, visible-object lookup, paging, hours."""
 
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
@@ -52,3 +53,8 @@ def visible_student_or_404(user: User, student_id: int) -> Student:
 
 def page(qs: QuerySet[M], paging: Paging) -> tuple[list[M], int]:
     return list(qs[paging.offset : paging.offset + paging.limit]), qs.count()
+
+
+def hours(value: Decimal) -> Decimal:
+    """Hours always with two decimals ("48.00"), however the database returned them."""
+    return Decimal(value).quantize(Decimal("0.01"))
