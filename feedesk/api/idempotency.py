@@ -1,9 +1,9 @@
 """Stripe-style Idempotency-Key handling for every POST.
 
-A key is claimed in its own committed transaction (an `in_progress` row with a lease). The work,
-its stored response and the flip to `done` then commit together in one transaction that holds the
-claim row locked, so a crash leaves either nothing done (the claim is retaken once its lease ends)
-or the work done with its response stored — never one without the other.
+One transaction per keyed request: take the key (an advisory lock on PostgreSQL; SQLite's single
+write lock), replay the stored response if the key was used before, otherwise run the work and
+record the key with its response before committing. The key and the work therefore commit
+together or not at all: a crash leaves neither, and the client's retry simply runs again.
 """
 
 from collections.abc import Callable
@@ -15,15 +15,13 @@ from django.utils.translation import gettext as _
 from ninja.renderers import JSONRenderer
 from pydantic import BaseModel
 
-from feedesk.api.errors import domain_error_response, error_response
+from feedesk.api.errors import domain_error_response
 from feedesk.api.services import (
-    Claim,
     StoredResponse,
-    claim_key,
-    complete_claim,
-    lock_claim,
-    release_claim,
+    begin_keyed_request,
+    check_idempotency_key,
     request_fingerprint,
+    store_response,
 )
 from feedesk.core.errors import Conflict, DomainError
 
@@ -45,53 +43,37 @@ def integrity_conflict() -> HttpResponse:
 def run_write(request: HttpRequest, work: Work) -> HttpResponse:
     """Run `work` (a service call returning (status, schema)) under the request's Idempotency-Key."""
     key = request.headers.get("Idempotency-Key")
-    user: Any = request.auth  # type: ignore[attr-defined]
     if key is None:
         with transaction.atomic():
             status, data = work()
         return render(request, status, data)
-    outcome = claim_key(
-        user=user,
-        key=key,
-        method=request.method or "POST",
-        path=request.get_full_path(),
-        fingerprint=request_fingerprint(
-            method=request.method or "POST", path=request.get_full_path(), body=request.body
-        ),
-    )
-    if isinstance(outcome, StoredResponse):
-        replay = HttpResponse(outcome.body, status=outcome.status, content_type=outcome.content_type)
-        replay["Idempotent-Replayed"] = "true"
-        return replay
-    return _execute(request, outcome, work)
-
-
-def _execute(request: HttpRequest, claim: Claim, work: Work) -> HttpResponse:
-    try:
-        with transaction.atomic():
-            if not lock_claim(claim):
-                # Our lease ran out and another request took the key over: it owns the work now.
-                return error_response(
-                    409,
-                    "idempotency_in_progress",
-                    _("A request with this Idempotency-Key is still being processed; retry shortly."),
-                )
-            try:
-                with transaction.atomic():
-                    status, data = work()
-                response = render(request, status, data)
-            except DomainError as exc:
-                # A refusal is the request's answer too: stored and replayed like a success.
-                response = domain_error_response(exc)
-            except IntegrityError:
-                response = integrity_conflict()
-            complete_claim(
-                claim,
-                StoredResponse(
-                    status=response.status_code, body=response.content, content_type=response["Content-Type"]
-                ),
-            )
-        return response
-    except BaseException:
-        release_claim(claim)
-        raise
+    check_idempotency_key(key)
+    user: Any = request.auth  # type: ignore[attr-defined]
+    method, path = request.method or "POST", request.get_full_path()
+    fingerprint = request_fingerprint(method=method, path=path, body=request.body)
+    with transaction.atomic():
+        stored = begin_keyed_request(user=user, key=key, fingerprint=fingerprint)
+        if stored is not None:
+            replay = HttpResponse(stored.body, status=stored.status, content_type=stored.content_type)
+            replay["Idempotent-Replayed"] = "true"
+            return replay
+        try:
+            with transaction.atomic():
+                status, data = work()
+            response = render(request, status, data)
+        except DomainError as exc:
+            # A refusal is the request's answer too: stored and replayed like a success.
+            response = domain_error_response(exc)
+        except IntegrityError:
+            response = integrity_conflict()
+        store_response(
+            user=user,
+            key=key,
+            method=method,
+            path=path,
+            fingerprint=fingerprint,
+            response=StoredResponse(
+                status=response.status_code, body=response.content, content_type=response["Content-Type"]
+            ),
+        )
+    return response

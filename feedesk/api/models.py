@@ -29,12 +29,8 @@ class ApiToken(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """One client-chosen key per user. A committed `in_progress` claim with a lease, flipped to
-    `done` in the same transaction that does the work and stores the response."""
-
-    class State(models.TextChoices):
-        IN_PROGRESS = "in_progress", _("In progress")
-        DONE = "done", _("Done")
+    """A client-chosen key of one user, with the response of the request that used it. Written in
+    the same transaction as that request's work, so one never exists without the other."""
 
     organization = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE)
     user = models.ForeignKey("users.User", on_delete=models.CASCADE, related_name="+")
@@ -42,15 +38,10 @@ class IdempotencyKey(models.Model):
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)
     fingerprint = models.CharField(max_length=64)
-    state = models.CharField(max_length=12, choices=State.choices, default=State.IN_PROGRESS)
-    # Changes whenever an expired claim is retaken, so a late first runner cannot complete it.
-    claim_token = models.CharField(max_length=32)
-    lease_until = models.DateTimeField()
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.BinaryField(null=True, blank=True)
-    response_content_type = models.CharField(max_length=100, blank=True)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.BinaryField()
+    response_content_type = models.CharField(max_length=100)
     created_at = models.DateTimeField(db_index=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -58,4 +49,4 @@ class IdempotencyKey(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id}:{self.key} ({self.state})"
+        return f"{self.user_id}:{self.key} ({self.response_status})"

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,8 +19,6 @@ from feedesk.users.models import User
 
 TOKEN_PREFIX = "fd_"
 PREFIX_LENGTH = 10
-# Long enough for any request; a claim whose runner died is retaken after it.
-CLAIM_LEASE = datetime.timedelta(seconds=60)
 KEY_RETENTION = datetime.timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
@@ -127,148 +125,98 @@ class StoredResponse:
     content_type: str
 
 
-@dataclass(frozen=True)
-class Claim:
-    """This request owns the key: run the work and call `complete_claim` in the same transaction."""
-
-    pk: int
-    token: str
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    http_status = 422
 
 
-_CLAIM_FIELDS = (
+def key_lock_id(user_id: int, key: str) -> int:
+    """A signed 64-bit advisory-lock id for (user, key); a collision only answers 409 to a retry."""
+    digest = hashlib.sha256(f"idempotency:{user_id}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def check_idempotency_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            _("An Idempotency-Key must be 1 to 255 characters long."), code="idempotency_key_invalid"
+        )
+
+
+def begin_keyed_request(*, user: User, key: str, fingerprint: str) -> StoredResponse | None:
+    """Inside the request's transaction: take the key, or return the response stored for it.
+
+    Raises Conflict (409) while another request holds the key and IdempotencyKeyReused (422) when
+    it was used for a different request. On PostgreSQL the key is held by a transaction-scoped
+    advisory lock, so a duplicate is refused at once; SQLite's writers take the database's one
+    write lock at BEGIN, so a duplicate waits for the first to commit and then replays it.
+    """
+    if connection.vendor == "postgresql":
+        [(taken,)] = sql.fetch("SELECT pg_try_advisory_xact_lock(%s)", [key_lock_id(user.pk, key)])
+        if not taken:
+            raise Conflict(
+                _("A request with this Idempotency-Key is still being processed; retry shortly."),
+                code="idempotency_in_progress",
+            )
+    # A new statement, so it sees a first request that committed before the lock was granted.
+    rows = sql.fetch(_stored_sql(), [user.pk, key])
+    if not rows:
+        return None
+    stored: IdempotencyKey = sql.read(IdempotencyKey, _STORED_FIELDS, rows[0])
+    if stored.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(_("This Idempotency-Key was already used for a different request."))
+    return StoredResponse(
+        status=stored.response_status,
+        body=bytes(stored.response_body),
+        content_type=stored.response_content_type,
+    )
+
+
+_STORED_FIELDS = ("fingerprint", "response_status", "response_body", "response_content_type")
+_KEY_FIELDS = (
     "organization_id",
     "user_id",
     "key",
     "method",
     "path",
     "fingerprint",
-    "state",
-    "claim_token",
-    "lease_until",
+    "response_status",
+    "response_body",
     "response_content_type",
     "created_at",
 )
 
 
-class IdempotencyKeyReused(DomainError):
-    code = "idempotency_key_reused"
-    http_status = 422
-
-
-def _in_progress() -> Conflict:
-    return Conflict(
-        _("A request with this Idempotency-Key is still being processed; retry shortly."),
-        code="idempotency_in_progress",
+@lru_cache(maxsize=1)
+def _stored_sql() -> str:
+    return (
+        f"SELECT {sql.columns(IdempotencyKey, _STORED_FIELDS, 'k')} FROM {IdempotencyKey._meta.db_table} k "
+        "WHERE k.user_id = %s AND k.key = %s"
     )
 
 
-def claim_key(*, user: User, key: str, method: str, path: str, fingerprint: str) -> Claim | StoredResponse:
-    """Claim `key` for this request, or return the stored response of the request that used it.
-
-    Commits on its own: the claim must be visible to other requests before the work starts.
-    Raises Conflict (409) while another request holds the key and ValidationFailed (422) when the
-    key was used for a different request.
-    """
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise ValidationFailed(
-            _("An Idempotency-Key must be 1 to 255 characters long."), code="idempotency_key_invalid"
-        )
-    now = timezone.now()
-    claim_token = secrets.token_hex(16)
-    try:
-        with transaction.atomic():
-            [(pk,)] = sql.insert_rows(
-                IdempotencyKey,
-                _CLAIM_FIELDS,
-                [
-                    (
-                        user.tenant_id,
-                        user.pk,
-                        key,
-                        method,
-                        path[:500],
-                        fingerprint,
-                        IdempotencyKey.State.IN_PROGRESS,
-                        claim_token,
-                        now + CLAIM_LEASE,
-                        "",
-                        now,
-                    )
-                ],
-                returning=("id",),
-            )
-        return Claim(pk=pk, token=claim_token)
-    except IntegrityError:
-        pass
-    existing = IdempotencyKey.objects.filter(user=user, key=key).first()
-    if existing is None:
-        # Purged between our insert and our read; the client may simply retry.
-        raise _in_progress()
-    if existing.fingerprint != fingerprint:
-        raise IdempotencyKeyReused(_("This Idempotency-Key was already used for a different request."))
-    if existing.state == IdempotencyKey.State.DONE:
-        return _stored(existing)
-    if existing.lease_until > now:
-        raise _in_progress()
-    try:
-        with transaction.atomic():
-            # NOWAIT: the row stays locked while its work runs, so a lock error means in progress.
-            existing = IdempotencyKey.objects.select_for_update(nowait=True).get(pk=existing.pk)
-            if existing.state == IdempotencyKey.State.DONE:
-                return _stored(existing)
-            if existing.lease_until > now:
-                raise _in_progress()
-            # The first runner died before finishing (its work rolled back with it): take over.
-            existing.claim_token = claim_token
-            existing.lease_until = now + CLAIM_LEASE
-            existing.save(update_fields=["claim_token", "lease_until"])
-            return Claim(pk=existing.pk, token=claim_token)
-    except IdempotencyKey.DoesNotExist:
-        raise _in_progress() from None
-    except DatabaseError:
-        raise _in_progress() from None
-
-
-def _stored(row: IdempotencyKey) -> StoredResponse:
-    assert row.response_status is not None
-    return StoredResponse(
-        status=row.response_status,
-        body=bytes(row.response_body or b""),
-        content_type=row.response_content_type,
-    )
-
-
-def lock_claim(claim: Claim) -> bool:
-    """Inside the work's transaction: hold the claim row until commit; False if it was retaken."""
-    return bool(
-        sql.fetch(
-            f"SELECT id FROM {IdempotencyKey._meta.db_table} "
-            "WHERE id = %s AND claim_token = %s AND state = %s" + sql.lock_clause(),
-            [claim.pk, claim.token, IdempotencyKey.State.IN_PROGRESS],
-        )
-    )
-
-
-def complete_claim(claim: Claim, response: StoredResponse) -> None:
-    """Inside the work's transaction: store the response and mark the key done."""
-    sql.update_by_pk(
+def store_response(
+    *, user: User, key: str, method: str, path: str, fingerprint: str, response: StoredResponse
+) -> None:
+    """In the transaction that did the work: record the key with the response, to be replayed."""
+    sql.insert_rows(
         IdempotencyKey,
-        [claim.pk],
-        assign={
-            "state": {claim.pk: IdempotencyKey.State.DONE},
-            "response_status": {claim.pk: response.status},
-            "response_body": {claim.pk: response.body},
-            "response_content_type": {claim.pk: response.content_type},
-            "completed_at": {claim.pk: timezone.now()},
-        },
+        _KEY_FIELDS,
+        [
+            (
+                user.tenant_id,
+                user.pk,
+                key,
+                method,
+                path[:500],
+                fingerprint,
+                response.status,
+                response.body,
+                response.content_type,
+                timezone.now(),
+            )
+        ],
     )
-
-
-def release_claim(claim: Claim) -> None:
-    """The work failed unexpectedly and was rolled back: free the key so the client can retry."""
-    IdempotencyKey.objects.filter(
-        pk=claim.pk, claim_token=claim.token, state=IdempotencyKey.State.IN_PROGRESS
-    ).delete()
 
 
 def purge_idempotency_keys(*, older_than: datetime.timedelta = KEY_RETENTION) -> int:
@@ -276,9 +224,5 @@ def purge_idempotency_keys(*, older_than: datetime.timedelta = KEY_RETENTION) ->
     if older_than < KEY_RETENTION:
         raise ValidationFailed(_("Keys are kept at least 24 hours."), code="retention_too_short")
     cutoff = timezone.now() - older_than
-    deleted, _per_model = (
-        IdempotencyKey.objects.filter(created_at__lt=cutoff)
-        .exclude(state=IdempotencyKey.State.IN_PROGRESS, lease_until__gt=timezone.now())
-        .delete()
-    )
+    deleted, _per_model = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted

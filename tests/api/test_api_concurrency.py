@@ -94,12 +94,15 @@ def test_in_flight_duplicate_is_409_then_replays(live, school, monkeypatch):
             assert entered.wait(30)
             status, content = post(base, token, "/payments", body, "slow-key")
             assert status == 409 and json.loads(content)["error"]["code"] == "idempotency_in_progress"
+            # While the key is busy, any request under it is told so, whatever its body.
             changed = post(base, token, "/payments", {**body, "amount": 5_001}, "slow-key")
-            assert changed[0] == 422 and json.loads(changed[1])["error"]["code"] == "idempotency_key_reused"
+            assert changed[0] == 409 and json.loads(changed[1])["error"]["code"] == "idempotency_in_progress"
         finally:
             release.set()
         first_status, first_content = first.result(timeout=60)
     assert first_status == 201
+    changed = post(base, token, "/payments", {**body, "amount": 5_001}, "slow-key")
+    assert changed[0] == 422 and json.loads(changed[1])["error"]["code"] == "idempotency_key_reused"
     assert post(base, token, "/payments", body, "slow-key") == (201, first_content)
     assert Payment.objects.filter(student=student).count() == 1
 

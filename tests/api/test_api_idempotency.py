@@ -2,16 +2,17 @@
 
 import datetime
 import io
-import json
+import threading
 
 import pytest
 from api_helpers import ApiClient, assert_error
 from django.core.management import call_command
+from django.db import connections
 from django.utils import timezone, translation
 
 from feedesk.api import idempotency as idempotency_module
 from feedesk.api.models import IdempotencyKey
-from feedesk.api.services import claim_key, request_fingerprint
+from feedesk.api.services import key_lock_id
 from feedesk.attendance.models import Attendance
 from feedesk.enrolment.models import Enrolment
 from feedesk.enrolment.services import enrol_student
@@ -34,7 +35,7 @@ def test_replay_returns_the_first_status_and_body_byte_for_byte(school):
     assert again.content == first.content
     assert again["Idempotent-Replayed"] == "true"
     assert Payment.objects.count() == 1
-    assert IdempotencyKey.objects.get(key="k-1").state == IdempotencyKey.State.DONE
+    assert IdempotencyKey.objects.get(key="k-1").response_status == 201
 
 
 def test_same_key_with_a_different_body_is_422(school):
@@ -58,40 +59,37 @@ def test_a_refusal_is_stored_and_replayed_too(school):
     assert not Payment.objects.exists()
 
 
-def test_a_request_while_the_first_is_running_is_409(school):
+def test_a_request_while_the_first_is_running_is_409(postgres_only, school):
     api = ApiClient(school.cashier)
     student = school.student()
-    body = json.dumps(pay_body(student)).encode()
-    # The first request has claimed the key and is still running (its lease has not ended).
-    claim_key(
-        user=school.cashier,
-        key="k-4",
-        method="POST",
-        path="/api/v1/payments",
-        fingerprint=request_fingerprint(method="POST", path="/api/v1/payments", body=body),
-    )
-    assert_error(api.post("/payments", raw=body, key="k-4"), 409, "idempotency_in_progress")
+    # Another connection holds the key, as the first request's transaction does while it runs.
+    held, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def first_request() -> None:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key_lock_id(school.cashier.pk, "k-4")])
+            held.set()
+            release.wait(30)
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key_lock_id(school.cashier.pk, "k-4")])
+        connections["default"].close()
+        done.set()
+
+    thread = threading.Thread(target=first_request)
+    thread.start()
+    try:
+        assert held.wait(30)
+        assert_error(api.post("/payments", pay_body(student), key="k-4"), 409, "idempotency_in_progress")
+        # Another body under the busy key is refused the same way: the key is taken.
+        assert_error(
+            api.post("/payments", pay_body(student, amount=1), key="k-4"), 409, "idempotency_in_progress"
+        )
+    finally:
+        release.set()
+        thread.join(30)
+    assert done.is_set()
     assert not Payment.objects.exists()
-
-
-def test_a_claim_whose_runner_died_is_retaken_after_its_lease(school):
-    api = ApiClient(school.cashier)
-    student = school.student()
-    body = json.dumps(pay_body(student)).encode()
-    claim_key(
-        user=school.cashier,
-        key="k-5",
-        method="POST",
-        path="/api/v1/payments",
-        fingerprint=request_fingerprint(method="POST", path="/api/v1/payments", body=body),
-    )
-    IdempotencyKey.objects.filter(key="k-5").update(
-        lease_until=timezone.now() - datetime.timedelta(seconds=1)
-    )
-    retried = api.post("/payments", raw=body, key="k-5")
-    assert retried.status_code == 201
-    assert Payment.objects.count() == 1
-    assert api.post("/payments", raw=body, key="k-5").content == retried.content
+    assert not IdempotencyKey.objects.exists()
+    assert api.post("/payments", pay_body(student), key="k-4").status_code == 201
 
 
 def test_a_crash_after_the_work_leaves_neither_work_nor_key(school, monkeypatch):
@@ -102,7 +100,7 @@ def test_a_crash_after_the_work_leaves_neither_work_nor_key(school, monkeypatch)
     def crash(*args, **kwargs):
         raise RuntimeError("process died while storing the response")
 
-    monkeypatch.setattr(idempotency_module, "complete_claim", crash)
+    monkeypatch.setattr(idempotency_module, "store_response", crash)
     with pytest.raises(RuntimeError):
         api.post("/payments", pay_body(student), key="k-6")
     assert not Payment.objects.exists()
