@@ -215,6 +215,10 @@ def _apply_to_orders(orders: dict[int, Order], requests: Sequence[AllocationRequ
     sql.update_by_pk(Order, paid, add={"paid": paid}, assign={"status": status})
 
 
+# Keys made up for calls without one: fresh, so nothing can have used them before.
+AUTO_KEY_PREFIX = "auto-"
+
+
 def record_payment(
     *,
     actor: User,
@@ -238,7 +242,7 @@ def record_payment(
         raise ValidationFailed(_("Unknown payment channel."), code="channel_invalid")
     if received_at is not None and received_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationFailed(_("A payment cannot be received in the future."), code="received_in_future")
-    key = idempotency_key or f"auto-{uuid.uuid4()}"
+    key = idempotency_key or f"{AUTO_KEY_PREFIX}{uuid.uuid4()}"
     try:
         return _record_payment(
             actor=actor,
@@ -272,12 +276,14 @@ def _record_payment(
     allocations: Sequence[AllocationRequest] | None,
     key: str,
 ) -> Payment:
-    existing = sql.fetch(
-        "SELECT id FROM payments_payment WHERE organization_id = %s AND idempotency_key = %s",
-        [student.organization_id, key],
-    )
-    if existing:
-        return Payment.objects.get(pk=existing[0][0])
+    if not key.startswith(AUTO_KEY_PREFIX):
+        # A replay (a double submit, a retry) returns the first payment without checking again.
+        existing = sql.fetch(
+            "SELECT id FROM payments_payment WHERE organization_id = %s AND idempotency_key = %s",
+            [student.organization_id, key],
+        )
+        if existing:
+            return Payment.objects.get(pk=existing[0][0])
     if allocations is None:
         orders = _lock_payable_orders(student_id=student.pk)
         requests = [
