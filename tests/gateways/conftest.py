@@ -93,6 +93,8 @@ def free_port() -> int:
     """A free port in the range this project's tests may use."""
     for port in range(8401, 8441):
         with socket.socket() as probe:
+            # As the servers bind: a port whose old connections linger in TIME_WAIT is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
