@@ -261,10 +261,20 @@ class ClassOut(Schema):
 
 
 class SessionOut(Schema):
+    id: int = Field(description="the `session_id` that `POST /attendance` takes")
     date: datetime.date
     start: datetime.datetime
     end: datetime.datetime
-    hours: Decimal
+    hours: Decimal = Field(description="hours a present student uses")
+    status: Literal["scheduled", "cancelled"]
+    kind: Literal["regular", "extra"] = Field(
+        description="`regular`: generated from the weekly schedule; `extra`: added by staff"
+    )
+    instructor_id: int = Field(description="who teaches this session (a substitute, when one was set)")
+    original_date: datetime.date | None = Field(description="the date it was moved from, when rescheduled")
+    note: str = Field(description="staff's note, e.g. why it was moved or cancelled")
+    attendance_taken: bool = Field(description="a roll call has been recorded for this session")
+    roll_called_at: datetime.datetime | None = Field(description="the latest roll call or correction")
 
 
 class SessionList(Schema):
@@ -274,8 +284,8 @@ class SessionList(Schema):
 
 
 class SessionRange(Schema):
-    from_: Date | None = Field(None, alias="from")
-    to: Date | None = None
+    from_: Date | None = Field(None, alias="from", description="sessions on or after this date")
+    to: Date | None = Field(None, description="sessions on or before this date")
 
 
 # --- enrolment and orders -----------------------------------------------------------------------

@@ -1,18 +1,14 @@
 """API test helpers: a JSON client acting with a token of a given user, and the OpenAPI schema."""
 
-import datetime
 import json
-from decimal import Decimal
 from functools import cache
 
 from django.test import Client
+from sessiondays import SessionDays
 
 from feedesk.api.services import create_api_token
-from feedesk.attendance.services import add_session, install_default_reasons
+from feedesk.attendance.services import install_default_reasons
 from feedesk.enrolment.services import enrol_student
-
-# Before "now" in every test, so roll calls are open; the sessions are dated from the day after.
-PAST = datetime.date(2026, 6, 1)
 
 
 class ApiClient:
@@ -80,14 +76,13 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     return body["error"]
 
 
-class RollCall:
+class RollCall(SessionDays):
     """A school's default absence reasons (sick, personal, no_show, school_event), enrolled
     students and dated sessions, for the attendance endpoints."""
 
     def __init__(self, school) -> None:
-        self.school = school
+        super().__init__(school)
         self.reasons = {r.code: r for r in install_default_reasons(actor=school.principal)}
-        self.day = 0
 
     def enrol(self, name="张三", klass=None, campus=None, **kwargs):
         student = self.school.student(name=name, campus=campus)
@@ -95,14 +90,3 @@ class RollCall:
             actor=self.school.cashier, student=student, class_group=klass or self.school.klass, **kwargs
         )
         return student, enrolment
-
-    def session(self, klass=None, date=None, hours=None):
-        self.day += 1
-        return add_session(
-            actor=self.school.principal,
-            class_group=klass or self.school.klass,
-            date=date or PAST + datetime.timedelta(days=self.day),
-            start_time=datetime.time(9),
-            end_time=datetime.time(10, 30),
-            hours=Decimal(hours) if hours is not None else None,
-        )

@@ -12,8 +12,9 @@ from django.core.management import call_command
 
 from feedesk.attendance.models import Attendance, MakeupCredit
 from feedesk.attendance.selectors import hours_position
-from feedesk.attendance.services import cancel_session, save_absence_reason
+from feedesk.attendance.services import cancel_session, generate_sessions, save_absence_reason
 from feedesk.billing.models import Order
+from feedesk.catalog.models import ClassGroup
 from feedesk.core.permissions import Role
 from feedesk.enrolment.models import Enrolment
 from feedesk.ledger.models import EntryCode, JournalEntry
@@ -91,12 +92,15 @@ def test_full_flow_through_every_endpoint(school):
     )
     assert klass["enrolled"] == 0 and klass["schedule"][0]["weekday"] == 5
     ok(principal.get("/classes"), "get", "/classes")
+    # Staff generate the sessions from the schedule; 26 September is in the Mid-Autumn holiday.
+    generate_sessions(actor=school.principal, class_group=ClassGroup.objects.get(pk=klass["id"]))
     sessions = ok(
         principal.get(f"/classes/{klass['id']}/sessions", **{"from": "2026-09-01", "to": "2026-09-30"}),
         "get",
         "/classes/{class_id}/sessions",
     )
-    assert [s["date"] for s in sessions["items"]] == ["2026-09-05", "2026-09-12", "2026-09-19", "2026-09-26"]
+    assert [s["date"] for s in sessions["items"]] == ["2026-09-05", "2026-09-12", "2026-09-19"]
+    assert {s["status"] for s in sessions["items"]} == {"scheduled"} and sessions["count"] == 3
 
     guardian = ok(
         cashier.post("/guardians", {"name": "李爸爸", "phone": "139 0000 0002"}), "post", "/guardians", 201

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sessiondays import PAST
 
 from feedesk.attendance.selectors import hours_position
 from feedesk.attendance.services import Mark, expire_enrolments, take_roll_call
@@ -19,7 +20,7 @@ from feedesk.enrolment.models import Enrolment
 from feedesk.enrolment.services import enrol_student
 from feedesk.ledger.selectors import verify_ledger
 
-from .conftest import PAST, Hours
+from .conftest import Hours
 
 halves = st.integers(min_value=1, max_value=8).map(lambda n: Decimal(n) / 2)
 mark = st.sampled_from(

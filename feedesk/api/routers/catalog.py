@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from feedesk.api.idempotency import run_write
-from feedesk.api.routers.common import ERRORS, actor, currency, page, visible
+from feedesk.api.routers.common import ERRORS, actor, currency, hours, page, visible
 from feedesk.api.schemas import (
     ClassIn,
     ClassOut,
@@ -22,8 +22,10 @@ from feedesk.api.schemas import (
     SubjectIn,
     SubjectOut,
 )
+from feedesk.attendance.models import Session
+from feedesk.attendance.selectors import sessions_visible_to
 from feedesk.catalog.models import ClassGroup, Course, Subject
-from feedesk.catalog.selectors import classes_visible_to, scheduled_sessions
+from feedesk.catalog.selectors import classes_visible_to
 from feedesk.catalog.services import create_class, create_course, create_subject
 from feedesk.enrolment.models import Enrolment
 from feedesk.organizations.models import Campus
@@ -178,18 +180,53 @@ def list_classes(request: HttpRequest, paging: Query[Paging]) -> Page[ClassOut]:
     return Page[ClassOut](items=[class_out(g) for g in items], count=count)
 
 
+SESSIONS_DESCRIPTION = """\
+The class's sessions (课节), oldest first: each with the `id` that `POST /attendance` takes, its
+`status` (a cancelled session is listed, with `status: "cancelled"`), `kind` (`extra` for a session
+staff added), instructor, and whether attendance has been taken.
+
+Sessions are real records: staff generate them from the class's weekly schedule (skipping
+statutory holidays and the school's closed dates) and move, cancel or add single ones. A class
+whose sessions have not been generated yet lists none. `from` and `to` filter by date, inclusive.
+
+The same sessions the staff pages show this token's user: another organization's or campus's
+class is 404; an instructor sees the sessions of classes they teach and those they substitute in.
+"""
+
+
+def session_out(session: Session, tz: ZoneInfo) -> SessionOut:
+    return SessionOut(
+        id=session.pk,
+        date=session.date,
+        start=datetime.datetime.combine(session.date, session.start_time, tzinfo=tz),
+        end=datetime.datetime.combine(session.date, session.end_time, tzinfo=tz),
+        hours=hours(session.hours),
+        status=session.status,  # type: ignore[arg-type]
+        kind=session.kind,  # type: ignore[arg-type]
+        instructor_id=session.instructor_id,
+        original_date=session.original_date,
+        note=session.note,
+        attendance_taken=session.roll_called_at is not None,
+        roll_called_at=session.roll_called_at,
+    )
+
+
 @router.get(
     "/classes/{class_id}/sessions",
     response={200: SessionList, **ERRORS},
-    summary="A class's dated sessions, from its weekly schedule",
+    summary="A class's sessions, with the ids attendance is taken on",
+    description=SESSIONS_DESCRIPTION,
 )
-def list_sessions(request: HttpRequest, class_id: PathId, period: Query[SessionRange]) -> SessionList:
+def list_sessions(
+    request: HttpRequest, class_id: PathId, period: Query[SessionRange], paging: Query[Paging]
+) -> SessionList:
     user = actor(request)
     group = visible(classes_visible_to(user), class_id)
+    qs = sessions_visible_to(user).filter(class_group=group)
+    if period.from_:
+        qs = qs.filter(date__gte=period.from_)
+    if period.to:
+        qs = qs.filter(date__lte=period.to)
+    items, count = page(qs.order_by("date", "start_time", "pk"), paging)
     tz = ZoneInfo(user.organization.timezone)  # type: ignore[union-attr]
-    sessions = scheduled_sessions(class_group=group, date_from=period.from_, date_to=period.to, tz=tz)
-    return SessionList(
-        class_id=group.pk,
-        items=[SessionOut(date=s.date, start=s.start, end=s.end, hours=s.hours) for s in sessions],
-        count=len(sessions),
-    )
+    return SessionList(class_id=group.pk, items=[session_out(s, tz) for s in items], count=count)
