@@ -1,6 +1,7 @@
 """Builds the gateway adapter for a school from its stored configuration."""
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -83,7 +84,7 @@ class SimulatedGateway:
     def __init__(self, organization: Organization, keys: SimulatedKeys, *, api_base: str) -> None:
         self.organization = organization
         self.platform = SimPlatform(sim_platform_keys(keys), DatabaseStore(organization.pk))
-        self.wechat = WeChatGateway(
+        self.wechat = _wechat_gateway(
             WeChatCredentials(
                 mchid=keys.mchid,
                 appid=keys.appid,
@@ -93,8 +94,8 @@ class SimulatedGateway:
                 platform_public_key=public_key_pem(keys.platform_private_key),
                 platform_public_key_id=keys.platform_key_id,
             ),
-            notify_url=notify_url(GatewayKind.WECHAT, organization),
-            api_base=api_base,
+            notify_url(GatewayKind.WECHAT, organization),
+            api_base,
         )
 
     def create(
@@ -118,6 +119,20 @@ class SimulatedGateway:
 
     def callback_response(self, ok: bool, message: str = "") -> CallbackAnswer:
         return self.wechat.callback_response(ok, message)
+
+
+# Adapters are built once per process for each set of credentials: building one loads (and so
+# checks) RSA keys, which costs tens of milliseconds. Changed credentials make a new entry.
+@lru_cache(maxsize=64)
+def _wechat_gateway(credentials: WeChatCredentials, notify: str, api_base: str) -> WeChatGateway:
+    return WeChatGateway(credentials, notify_url=notify, api_base=api_base)
+
+
+@lru_cache(maxsize=64)
+def _alipay_gateway(
+    credentials: AlipayCredentials, notify: str, sandbox: bool, api_base: str
+) -> AlipayGateway:
+    return AlipayGateway(credentials, notify_url=notify, sandbox=sandbox, api_base=api_base)
 
 
 def _config(organization: Organization) -> GatewayConfig:
@@ -154,7 +169,7 @@ def gateway_for(organization: Organization, kind: str, config: GatewayConfig | N
         return SimulatedGateway(organization, ensure_simulated_keys(organization=organization), api_base=api)
     config = config or _config(organization)
     if kind == GatewayKind.WECHAT and wechat_configured(config):
-        return WeChatGateway(
+        return _wechat_gateway(
             WeChatCredentials(
                 mchid=config.wechat_mchid,
                 appid=config.wechat_appid,
@@ -165,19 +180,19 @@ def gateway_for(organization: Organization, kind: str, config: GatewayConfig | N
                 platform_public_key=config.wechat_platform_public_key,
                 platform_public_key_id=config.wechat_platform_public_key_id,
             ),
-            notify_url=notify_url(GatewayKind.WECHAT, organization),
-            api_base=getattr(settings, "FEEDESK_WECHAT_API_URL", "") or LIVE_API,
+            notify_url(GatewayKind.WECHAT, organization),
+            getattr(settings, "FEEDESK_WECHAT_API_URL", "") or LIVE_API,
         )
     if kind == GatewayKind.ALIPAY and alipay_configured(config):
-        return AlipayGateway(
+        return _alipay_gateway(
             AlipayCredentials(
                 app_id=config.alipay_app_id,
                 app_private_key=config.alipay_app_private_key,
                 alipay_public_key=config.alipay_public_key,
             ),
-            notify_url=notify_url(GatewayKind.ALIPAY, organization),
-            sandbox=config.sandbox,
-            api_base=getattr(settings, "FEEDESK_ALIPAY_API_URL", ""),
+            notify_url(GatewayKind.ALIPAY, organization),
+            config.sandbox,
+            getattr(settings, "FEEDESK_ALIPAY_API_URL", ""),
         )
     raise Conflict(_("This payment method is not set up for this school."), code="gateway_not_configured")
 

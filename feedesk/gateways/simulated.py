@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote
@@ -38,8 +39,20 @@ def new_rsa_private_key_pem() -> str:
     ).decode()
 
 
+@lru_cache(maxsize=64)
+def _private_key(private_key_pem: str) -> Any:
+    # Loading checks the RSA key's consistency, which costs tens of milliseconds: once per key.
+    return serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+
+
+@lru_cache(maxsize=64)
+def _public_key(public_pem: str) -> Any:
+    return serialization.load_pem_public_key(public_pem.encode())
+
+
+@lru_cache(maxsize=64)
 def public_key_pem(private_key_pem: str) -> str:
-    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    key = _private_key(private_key_pem)
     return (
         key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -52,13 +65,13 @@ def new_apiv3_key() -> str:
 
 
 def rsa_sign(private_key_pem: str, message: str) -> str:
-    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    key = _private_key(private_key_pem)
     assert isinstance(key, rsa.RSAPrivateKey)
     return base64.b64encode(key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
 def rsa_verify(public_pem: str, message: str, signature: str) -> bool:
-    key = serialization.load_pem_public_key(public_pem.encode())
+    key = _public_key(public_pem)
     assert isinstance(key, rsa.RSAPublicKey)
     try:
         key.verify(base64.b64decode(signature), message.encode(), padding.PKCS1v15(), hashes.SHA256())
