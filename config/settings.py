@@ -95,6 +95,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA foreign_keys=ON;PRAGMA busy_timeout=20000;"
         ),
     }
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # The hot paths' lean statements bind server-side and are prepared after this many runs on a
+    # connection (psycopg's default). "off" disables it, e.g. behind a pooler that cannot keep them.
+    _prepare = os.environ.get("FEEDESK_PG_PREPARE_THRESHOLD", "5")
+    _db["OPTIONS"] = {"prepare_threshold": None if _prepare == "off" else int(_prepare)}
 if os.environ.get("FEEDESK_TEST_DB_NAME"):
     _db["TEST"] = {"NAME": os.environ["FEEDESK_TEST_DB_NAME"]}
 DATABASES = {"default": _db}

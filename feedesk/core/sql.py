@@ -56,17 +56,14 @@ def _run(sql: str, params: Sequence[Any]) -> tuple[list[Any], int]:
         db._feedesk_cursor = cached  # type: ignore[attr-defined]
     cursor = cached[1]
     with db.wrap_database_errors:
-        if db.vendor == "postgresql":
-            # Planning costs PostgreSQL more than running these statements: prepare each once
-            # per connection (psycopg keeps the most recent hundred).
-            cursor.execute(sql, params, prepare=True)
-        else:
-            cursor.execute(sql, params)
+        cursor.execute(sql, params)
         return (cursor.fetchall() if cursor.description else []), cursor.rowcount
 
 
 def _lean_cursor(db: Any) -> Any:
-    """The backend's cursor; on PostgreSQL one binding parameters server-side, which can be prepared."""
+    """The backend's cursor; on PostgreSQL one binding parameters server-side, so that psycopg
+    prepares the statements a connection runs again and again (settings: prepare_threshold):
+    planning costs PostgreSQL more than running these statements."""
     if db.vendor == "postgresql":
         from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
             ServerBindingCursor,
