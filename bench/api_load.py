@@ -189,6 +189,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--pay-connections", type=int, default=16)
     parser.add_argument("--read-connections", type=int, default=32)
+    # Threads let a worker overlap one request's commit (an fsync) with another's work.
+    parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -210,7 +212,18 @@ def main() -> None:
 
         bind = f"127.0.0.1:{args.port}"
         server = subprocess.Popen(
-            [str(Path(PY).parent / "gunicorn"), "config.wsgi", "-w", "4", "-b", bind, "--log-level", "error"],
+            [
+                str(Path(PY).parent / "gunicorn"),
+                "config.wsgi",
+                "-w",
+                "4",
+                "--threads",
+                str(args.threads),
+                "-b",
+                bind,
+                "--log-level",
+                "error",
+            ],
             cwd=ROOT,
             env=env(),
             start_new_session=True,
@@ -218,8 +231,9 @@ def main() -> None:
         wait_for(f"http://{bind}/api/v1/openapi.json")
         url = f"http://{bind}"
         common = LUA_COMMON.replace("{SCHOOLS}", lua_table(schools))
-        # Warm every worker's connection and caches before measuring.
-        run_wrk(common + LUA_ACCOUNT, url, seconds=2, connections=8)
+        # Warm every worker's connections, caches and prepared statements before measuring.
+        run_wrk(common + LUA_ACCOUNT, url, seconds=2, connections=16)
+        run_wrk(common + LUA_PAYMENTS, url, seconds=2, connections=16)
         payments = run_wrk(common + LUA_PAYMENTS, url, seconds=args.seconds, connections=args.pay_connections)
         reads = run_wrk(common + LUA_ACCOUNT, url, seconds=args.seconds, connections=args.read_connections)
         # One connection: the service time of a request without queueing behind others.
@@ -281,7 +295,7 @@ def main() -> None:
             [
                 SECTION,
                 "",
-                "gunicorn with 4 sync workers on PostgreSQL, wrk (2 threads) on the same machine over",
+                f"gunicorn with 4 workers of {args.threads} threads on PostgreSQL, wrk (2 threads) on the same machine over",
                 f"loopback, {args.schools} schools × {args.students} students, "
                 f"{args.seconds} s per endpoint.",
                 "Every payment carries its own `Idempotency-Key`.",
