@@ -83,8 +83,21 @@ def _token_lookup_sql() -> str:
 
 
 _TOKEN_FIELDS = ("id", "last_used_at")
-_USER_FIELDS = sql.concrete_names(User)
-_ORG_FIELDS = sql.concrete_names(Organization)
+# What a request acts with; the rest (the password hash, say) loads only if something asks.
+_USER_FIELDS = (
+    "id",
+    "username",
+    "first_name",
+    "last_name",
+    "display_name",
+    "organization_id",
+    "role",
+    "language",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+)
+_ORG_FIELDS = ("id", "name", "slug", "currency", "timezone", "default_due_days")
 
 
 def authenticate_token(raw: str) -> User | None:
