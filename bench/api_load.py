@@ -295,8 +295,8 @@ def main() -> None:
             [
                 SECTION,
                 "",
-                f"gunicorn with 4 workers of {args.threads} threads on PostgreSQL, wrk (2 threads) on the same machine over",
-                f"loopback, {args.schools} schools × {args.students} students, "
+                f"gunicorn with 4 workers of {args.threads} threads on PostgreSQL, wrk (2 threads) on the",
+                f"same machine over loopback, {args.schools} schools × {args.students} students, "
                 f"{args.seconds} s per endpoint.",
                 "Every payment carries its own `Idempotency-Key`.",
                 f"Measured {measured} on {os.cpu_count()} cores; 1-minute load average {load:.1f} at the end",

@@ -9,11 +9,16 @@ as with the ORM. While queries are being logged (DEBUG, `CaptureQueriesContext`,
 they are seen. Model signals are not sent: use these only for models without receivers.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 
 # Rows per INSERT, well under SQLite's and PostgreSQL's bound-parameter limits.
 INSERT_BATCH = 500
@@ -37,27 +42,54 @@ _PLAIN_TYPES = frozenset(
 )
 
 
-def _run(sql: str, params: Sequence[Any]) -> tuple[list[Any], int]:
-    """Execute one statement; return (rows it returned, rows it changed)."""
+def _run(sql: str, params: Sequence[Any], *, many: bool = False) -> tuple[list[Any], int]:
+    """Execute one statement (`many`: once for each of the rows `params`); return (rows it
+    returned, rows it changed)."""
     db = connections[DEFAULT_DB_ALIAS]
     if db.queries_logged or db.execute_wrappers:
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            return (cursor.fetchall() if cursor.description else []), cursor.rowcount
+        with db.cursor() as logged:
+            (logged.executemany if many else logged.execute)(sql, params)
+            return (logged.fetchall() if logged.description else []), logged.rowcount
+    cursor, qmark = _cursor(db)
+    with db.wrap_database_errors:
+        if qmark:
+            # What Django's SQLite cursor does, with its %s → ? rewrite (a regex over the whole
+            # statement, hundreds of placeholders for a multi-row INSERT) done once per statement.
+            run = sqlite3.Cursor.executemany if many else sqlite3.Cursor.execute
+            run(cursor, _qmark(cursor, sql), params)
+        else:
+            (cursor.executemany if many else cursor.execute)(sql, params)
+        return (cursor.fetchall() if cursor.description else []), cursor.rowcount
+
+
+def _cursor(db: Any) -> tuple[Any, bool]:
+    """The backend cursor of the open connection, and whether it is Django's SQLite cursor
+    (which rewrites placeholders). One per connection, reused: creating and wrapping one per
+    statement costs more than most of these statements take to run."""
     db.validate_no_broken_transaction()
     if db.connection is None:
         db.ensure_connection()
-    # One cursor per open connection, reused: creating and wrapping one per statement costs more
-    # than most of these statements take to run.
     cached = getattr(db, "_feedesk_cursor", None)
     if cached is None or cached[0] is not db.connection:
         with db.wrap_database_errors:
-            cached = (db.connection, _lean_cursor(db))
-        db._feedesk_cursor = cached  # type: ignore[attr-defined]
-    cursor = cached[1]
-    with db.wrap_database_errors:
-        cursor.execute(sql, params)
-        return (cursor.fetchall() if cursor.description else []), cursor.rowcount
+            cursor = _lean_cursor(db)
+        qmark = isinstance(cursor, sqlite3.Cursor) and callable(getattr(cursor, "convert_query", None))
+        cached = (db.connection, cursor, qmark)
+        db._feedesk_cursor = cached
+    return cached[1], cached[2]
+
+
+# SQLite's form of each statement run here, by Django's form.
+_qmark_queries: dict[str, str] = {}
+
+
+def _qmark(cursor: Any, sql: str) -> str:
+    query = _qmark_queries.get(sql)
+    if query is None:
+        if len(_qmark_queries) >= 1024:
+            _qmark_queries.clear()
+        query = _qmark_queries[sql] = cursor.convert_query(sql)
+    return query
 
 
 def _lean_cursor(db: Any) -> Any:
@@ -81,6 +113,12 @@ def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
 def execute(sql: str, params: Sequence[Any]) -> int:
     """Run one statement; return the number of rows it changed."""
     return _run(sql, params)[1]
+
+
+def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    """Run one statement once for each of `rows` (values passed as they are: no field adapting);
+    return the number of rows changed."""
+    return _run(sql, rows, many=True)[1]
 
 
 def lock_clause() -> str:
@@ -144,27 +182,27 @@ def insert_rows(
     names, returning = tuple(names), tuple(returning)
     db = connections[DEFAULT_DB_ALIAS]
     _quoted, fields = _columns(model, names)
+    # Rows of one insert often share a value (the same timestamp, say): each column adapts each
+    # distinct value once.
+    adapted: list[dict[Any, Any]] = [{} for _field in fields]
+    columns = list(zip(fields, adapted, strict=True))
     result: list[tuple[Any, ...]] = []
-    # Rows of one insert often share a value (the same timestamp, say); adapt each distinct one once.
-    adapted: dict[tuple[int, Any], Any] = {}
-
-    def prepare(column: int, field: Any, plain: bool, value: Any) -> Any:
-        try:
-            key = (column, value)
-            if key not in adapted:
-                adapted[key] = _prepared(field, plain, value, db)
-            return adapted[key]
-        except TypeError:  # an unhashable value
-            return _prepared(field, plain, value, db)
-
     for start in range(0, len(rows), INSERT_BATCH):
         batch = rows[start : start + INSERT_BATCH]
         params: list[Any] = []
+        add = params.append
         for row in batch:
-            params.extend(
-                prepare(column, field, plain, value)
-                for column, ((field, plain), value) in enumerate(zip(fields, row, strict=True))
-            )
+            for value, ((field, plain), memo) in zip(row, columns, strict=True):
+                if value is None or (plain and (type(value) is int or isinstance(value, str))):
+                    add(value)
+                    continue
+                try:
+                    prepared = memo[value]
+                except KeyError:
+                    prepared = memo[value] = _prepared(field, plain, value, db)
+                except TypeError:  # an unhashable value
+                    prepared = _prepared(field, plain, value, db)
+                add(prepared)
         returned, _count = _run(_insert_sql(model, names, len(batch), returning), params)
         result.extend(tuple(r) for r in returned)
     return result
@@ -278,27 +316,129 @@ def _init_plan(model: type[models.Model]) -> tuple[tuple[str, Any], ...]:
     return tuple((f.attname, f) for f in model._meta.concrete_fields)
 
 
+@lru_cache(maxsize=64)
+def _stored_directly(model: type[models.Model]) -> bool:
+    """Whether `Model.__init__` with every column given positionally does nothing but store the
+    values in the instance's `__dict__`: no overridden `__init__` or `from_db`, and each column's
+    attribute is Django's plain deferred descriptor (a foreign key's only clears a cached related
+    object, which a new instance has not got)."""
+    if model.__init__ is not models.Model.__init__:
+        return False
+    if model.from_db.__func__ is not models.Model.from_db.__func__:  # type: ignore[attr-defined]
+        return False
+    for name, _field in _init_plan(model):
+        descriptor = next((k.__dict__[name] for k in model.__mro__ if name in k.__dict__), None)
+        if type(descriptor) not in (DeferredAttribute, ForeignKeyDeferredAttribute):
+            return False
+    return True
+
+
+def _builder(model: type[models.Model]) -> Callable[[Sequence[Any]], Any]:
+    """A function making an instance from all of the model's column values (attnames, in field
+    order), as `model(*values)` would: without the constructor's per-field attribute work where
+    that work only stores each value. Init signals with receivers keep the constructor."""
+    build = _direct_builder(model)
+    if build is None or pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return lambda values: model(*values)
+    return build
+
+
+@lru_cache(maxsize=64)
+def _direct_builder(model: type[models.Model]) -> Callable[[Sequence[Any]], Any] | None:
+    if not _stored_directly(model):
+        return None
+    names = concrete_names(model)
+    make = object.__new__
+
+    def build(values: Sequence[Any]) -> Any:
+        obj = make(model)
+        obj._state = ModelState()
+        obj.__dict__.update(zip(names, values, strict=True))
+        return obj
+
+    return build
+
+
+@lru_cache(maxsize=64)
+def _cache_names(model: type[models.Model]) -> dict[str, str]:
+    """The related-object cache key of each forward relation, by field name."""
+    fields: Sequence[Any] = model._meta.concrete_fields
+    return {f.name: f.cache_name for f in fields if f.is_relation}
+
+
 def new(
     model: type[models.Model], values: Mapping[str, Any], *, related: Mapping[str, Any] | None = None
 ) -> Any:
     """An unsaved instance from attname values (defaults for the rest), built the way `from_db`
     builds one: positionally, skipping per-field descriptor work. `related` objects are cached
     on the instance, as passing them to the constructor would."""
-    obj = model(
-        *[values[name] if name in values else field.get_default() for name, field in _init_plan(model)]
+    obj = _builder(model)(
+        [values[name] if name in values else field.get_default() for name, field in _init_plan(model)]
     )
-    for name, value in (related or {}).items():
-        if value is not None:
-            model._meta.get_field(name).set_cached_value(obj, value)  # type: ignore[union-attr]
+    _cache_related(model, obj, related)
     return obj
+
+
+def _cache_related(model: type[models.Model], obj: Any, related: Mapping[str, Any] | None) -> None:
+    if not related:
+        return
+    cache_names = _cache_names(model)
+    for name, value in related.items():
+        if value is not None:
+            if name in cache_names:
+                obj._state.fields_cache[cache_names[name]] = value
+            else:
+                model._meta.get_field(name).set_cached_value(obj, value)  # type: ignore[union-attr]
+
+
+def saved(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    related: Sequence[Mapping[str, Any] | None] | None = None,
+) -> list[Any]:
+    """Instances of rows just written, each with all of the model's columns among attnames
+    `names` (in any order): as `new` would build them, marked saved, `related` objects cached."""
+    names = tuple(names)
+    ordered, positions = _load_plan(model, names)
+    if len(ordered) != len(_init_plan(model)):
+        raise ValueError(f"{model.__name__}: saved() needs every column")
+    build, alias = _builder(model), DEFAULT_DB_ALIAS
+    instances = []
+    for index, row in enumerate(rows):
+        if len(row) != len(names):
+            raise ValueError(f"{len(row)} values for {len(names)} names")
+        obj = build([row[i] for i in positions])
+        obj._state.adding = False
+        obj._state.db = alias
+        _cache_related(model, obj, related[index] if related else None)
+        instances.append(obj)
+    return instances
+
+
+@lru_cache(maxsize=128)
+def _load_plan(model: type[models.Model], names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The attnames among `names` in the model's field order, and where each is in `names`."""
+    where = {name: index for index, name in enumerate(names)}  # a repeated name: the last one
+    ordered = tuple(name for name, _field in _init_plan(model) if name in where)
+    return ordered, tuple(where[name] for name in ordered)
 
 
 def loaded(model: type[models.Model], names: Sequence[str], values: Sequence[Any]) -> Any:
     """A model instance for a row read by raw SQL: `names` are attnames; other fields load lazily."""
-    by_name = dict(zip(names, values, strict=True))
-    # from_db takes the values in the model's field order.
-    ordered = [f.attname for f in model._meta.concrete_fields if f.attname in by_name]
-    return model.from_db(DEFAULT_DB_ALIAS, ordered, [by_name[name] for name in ordered])
+    names = tuple(names)
+    if len(values) != len(names):
+        raise ValueError(f"{len(values)} values for {len(names)} names")
+    ordered, positions = _load_plan(model, names)
+    in_order = [values[i] for i in positions]
+    if len(ordered) == len(_init_plan(model)):
+        obj = _builder(model)(in_order)
+        obj._state.adding = False
+        obj._state.db = DEFAULT_DB_ALIAS
+        return obj
+    # from_db takes the values in the model's field order, and defers the missing fields.
+    return model.from_db(DEFAULT_DB_ALIAS, ordered, in_order)
 
 
 @lru_cache(maxsize=64)
@@ -318,10 +458,16 @@ def _converters(
 
 def columns(model: type[models.Model], names: Sequence[str], alias: str) -> str:
     """`alias."column", ...` for the attnames `names`, to SELECT rows that `read` turns into instances."""
+    return _select_list(model, tuple(names), alias)
+
+
+@lru_cache(maxsize=128)
+def _select_list(model: type[models.Model], names: tuple[str, ...], alias: str) -> str:
     quote = connection.ops.quote_name
     return ", ".join(f"{alias}.{quote(model._meta.get_field(n).column)}" for n in names)  # type: ignore[union-attr,arg-type]
 
 
+@lru_cache(maxsize=64)
 def concrete_names(model: type[models.Model]) -> tuple[str, ...]:
     """The attnames of all the model's columns, in the order `loaded` wants them."""
     return tuple(name for name, _field in _init_plan(model))
@@ -330,10 +476,43 @@ def concrete_names(model: type[models.Model]) -> tuple[str, ...]:
 def read(model: type[models.Model], names: Sequence[str], values: Sequence[Any]) -> Any:
     """`loaded`, after converting the raw values as the ORM does when it reads them."""
     names = tuple(names)
+    return loaded(model, names, _converted(model, names, values))
+
+
+def read_rows(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    related: Mapping[str, Any] | None = None,
+) -> list[Any]:
+    """`read` for each of `rows`, with the `related` objects cached on every instance."""
+    names = tuple(names)
+    ordered, positions = _load_plan(model, names)
+    if len(ordered) != len(_init_plan(model)):
+        instances = [read(model, names, row) for row in rows]
+        for obj in instances:
+            _cache_related(model, obj, related)
+        return instances
+    build, alias = _builder(model), DEFAULT_DB_ALIAS
+    instances = []
+    for row in rows:
+        if len(row) != len(names):
+            raise ValueError(f"{len(row)} values for {len(names)} names")
+        values = _converted(model, names, row)
+        obj = build([values[i] for i in positions])
+        obj._state.adding = False
+        obj._state.db = alias
+        _cache_related(model, obj, related)
+        instances.append(obj)
+    return instances
+
+
+def _converted(model: type[models.Model], names: tuple[str, ...], values: Sequence[Any]) -> Sequence[Any]:
     plan = _converters(model, names)
     if plan:
         values = list(values)
         for index, found, col in plan:
             for converter in found:
                 values[index] = converter(values[index], col, connection)
-    return loaded(model, names, values)
+    return values

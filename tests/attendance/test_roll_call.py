@@ -350,3 +350,36 @@ def test_correcting_a_mark_that_recognised_nothing_keeps_the_fen(school, hours):
     assert (position.consumed_hours, position.recognised_amount, position.deferred_amount) == (1, 0, 1)
     report = verify_ledger()
     assert report.ok, report.problems
+
+
+def test_returned_marks_are_the_saved_rows_with_their_related_objects(
+    school, hours, django_assert_num_queries
+):
+    students = [hours.enrol(name=n)[0] for n in ("甲", "乙")]
+    session = hours.session()
+    names = [f.attname for f in Attendance._meta.concrete_fields]
+
+    def same_as_stored(marks):
+        for mark in marks:
+            stored = Attendance.objects.get(pk=mark.pk)
+            assert [getattr(mark, n) for n in names] == [getattr(stored, n) for n in names]
+            assert (mark._state.adding, mark._state.db) == (False, "default")
+
+    first = take_roll_call(
+        actor=school.instructor,
+        session=session,
+        marks=[Mark(students[0].pk, "present"), Mark(students[1].pk, "leave", "sick")],
+    )
+    same_as_stored(first.marks)
+    result = take_roll_call(
+        actor=school.head_teacher, session=session, marks=[Mark(students[1].pk, "absent", "no_show")]
+    )
+    same_as_stored(result.marks)
+    [corrected] = result.marks
+    with django_assert_num_queries(0):
+        assert corrected.session.pk == session.pk and corrected.set_by == school.head_teacher
+        assert corrected.enrolment.class_group.pk == session.class_group_id
+        assert corrected.enrolment.student_id == students[1].pk
+        assert corrected.reason.code == "no_show"
+        assert corrected.entry == result.entries[-1]
+        assert corrected.replaces == first.marks[1]

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -110,6 +111,64 @@ def test_new_builds_with_defaults_and_loaded_defers_the_rest(school, django_asse
     assert (partial.pk, partial.total, partial.paid) == (order.pk, 100, 0)
     with django_assert_num_queries(1):
         assert partial.number == 99
+
+
+def test_instances_built_directly_match_the_orms(school, django_assert_num_queries):
+    entry = sql.new(
+        AuditEntry,
+        {"action": "x", "target_type": "t", "actor_id": school.cashier.pk, "data": {"k": 1}},
+        related={"actor": school.cashier},
+    )
+    sql.insert_instance(entry)
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    names = sql.concrete_names(AuditEntry)
+    assert [getattr(entry, n) for n in names] == [getattr(stored, n) for n in names]
+    row = sql.fetch(
+        f"SELECT {sql.columns(AuditEntry, names, 'a')} FROM audit_auditentry a WHERE a.id = %s", [entry.pk]
+    )[0]
+    [read] = sql.read_rows(AuditEntry, names, [row], related={"actor": school.cashier})
+    [saved] = sql.saved(AuditEntry, names, [[getattr(stored, n) for n in names]])
+    for obj in (sql.read(AuditEntry, names, row), read, saved):
+        assert type(obj) is AuditEntry
+        assert [getattr(obj, n) for n in names] == [getattr(stored, n) for n in names]
+        assert (obj._state.adding, obj._state.db) == (False, "default")
+    with django_assert_num_queries(0):
+        assert read.actor is school.cashier
+    with pytest.raises(ValueError):
+        sql.saved(AuditEntry, ("id", "action"), [(1, "x")])
+
+
+def test_init_signal_receivers_still_run(school):
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.action)
+
+    post_init.connect(receiver, sender=AuditEntry)
+    try:
+        sql.new(AuditEntry, {"action": "signalled", "target_type": "t"})
+        [row] = audit_rows(school, 1)
+        sql.saved(AuditEntry, ("id", *AUDIT_FIELDS), [(1, *row)])
+    finally:
+        post_init.disconnect(receiver, sender=AuditEntry)
+    assert seen == ["signalled", "test.row"]
+
+
+@pytest.mark.parametrize("logged", [False, True])
+def test_execute_many_and_literal_percent_on_both_paths(school, logged):
+    a, b = (Counter.objects.create(organization=school.org, name=n, value=1) for n in "ab")
+
+    def run():
+        sql.execute_many("UPDATE organizations_counter SET value = %s WHERE id = %s", [(5, a.pk), (7, b.pk)])
+        return sql.fetch("SELECT '100%%', COUNT(*) FROM organizations_counter WHERE value > %s", [4])
+
+    if logged:
+        with CaptureQueriesContext(connection) as captured:
+            assert run() == [("100%", 2)]
+        assert any("UPDATE organizations_counter" in q["sql"] for q in captured.captured_queries)
+    else:
+        assert run() == [("100%", 2)]
+    assert sorted(Counter.objects.filter(pk__in=[a.pk, b.pk]).values_list("value", flat=True)) == [5, 7]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -333,16 +333,21 @@ def withdraw_absence(
         )
 
 
+@lru_cache(maxsize=16)
+def _reasons_sql(count: int) -> str:
+    return (
+        f"SELECT {sql.columns(AbsenceReason, sql.concrete_names(AbsenceReason), 'r')} "
+        f"FROM {AbsenceReason._meta.db_table} r "
+        f"WHERE r.organization_id = %s AND r.is_active = %s AND r.code IN ({sql.placeholders(count)})"
+    )
+
+
 def _reasons(organization_id: int, marks: Sequence[Mark], set_by_role: str) -> dict[str, AbsenceReason]:
     codes = {m.reason_code for m in marks if m.reason_code}
     if not codes:
         return {}
     names = sql.concrete_names(AbsenceReason)
-    rows = sql.fetch(
-        f"SELECT {sql.columns(AbsenceReason, names, 'r')} FROM {AbsenceReason._meta.db_table} r "
-        f"WHERE r.organization_id = %s AND r.is_active = %s AND r.code IN ({sql.placeholders(len(codes))})",
-        [organization_id, True, *codes],
-    )
+    rows = sql.fetch(_reasons_sql(len(codes)), [organization_id, True, *codes])
     found = {r.code: r for r in (sql.read(AbsenceReason, names, row) for row in rows)}
     for code in codes - set(found):
         raise ValidationFailed(
@@ -377,21 +382,31 @@ def _validate_marks(marks: Sequence[Mark]) -> None:
         seen.add(mark.student_id)
 
 
+@lru_cache(maxsize=64)
+def _enrolments_sql(vendor: str, count: int) -> str:
+    return (
+        f"SELECT {sql.columns(Enrolment, sql.concrete_names(Enrolment), 'e')}, "
+        f"(SELECT a.id FROM {Account._meta.db_table} a WHERE a.enrolment_id = e.id AND a.role = %s) "
+        f"FROM {Enrolment._meta.db_table} e WHERE e.class_group_id = %s AND e.status = %s "
+        f"AND e.student_id IN ({sql.placeholders(count)}) ORDER BY e.id" + sql.lock_clause()
+    )
+
+
 def _enrolments(session: Session, student_ids: list[int]) -> tuple[dict[int, Enrolment], dict[int, int]]:
     """The students' active enrolments in the session's class, locked in pk order, and their
     deferred-tuition account ids (by enrolment id)."""
     fields = sql.concrete_names(Enrolment)
     rows = sql.fetch(
-        f"SELECT {sql.columns(Enrolment, fields, 'e')}, (SELECT a.id FROM {Account._meta.db_table} a "
-        "WHERE a.enrolment_id = e.id AND a.role = %s) "
-        f"FROM {Enrolment._meta.db_table} e WHERE e.class_group_id = %s AND e.status = %s "
-        f"AND e.student_id IN ({sql.placeholders(len(student_ids))}) ORDER BY e.id" + sql.lock_clause(),
+        _enrolments_sql(connection.vendor, len(student_ids)),
         [AccountRole.DEFERRED_TUITION, session.class_group_id, Enrolment.Status.ACTIVE, *student_ids],
     )
     found: dict[int, Enrolment] = {}
     deferred: dict[int, int] = {}
-    for row in rows:
-        enrolment = sql.read(Enrolment, fields, row[:-1])
+    # Every row is of the session's class (the WHERE says so): cache it on each, as assigning would.
+    read = sql.read_rows(
+        Enrolment, fields, [row[:-1] for row in rows], related={"class_group": session.class_group}
+    )
+    for enrolment, row in zip(read, rows, strict=True):
         found[enrolment.student_id] = enrolment
         if row[-1] is not None:
             deferred[enrolment.pk] = row[-1]
@@ -410,7 +425,6 @@ def _enrolments(session: Session, student_ids: list[int]) -> tuple[dict[int, Enr
             code="not_enrolled",
         )
     for enrolment in found.values():
-        enrolment.class_group = session.class_group
         if enrolment.expired_on is not None or (
             enrolment.valid_until is not None and session.date > enrolment.valid_until
         ):
@@ -420,6 +434,14 @@ def _enrolments(session: Session, student_ids: list[int]) -> tuple[dict[int, Enr
                 code="enrolment_expired",
             )
     return found, deferred
+
+
+@lru_cache(maxsize=1)
+def _current_marks_sql() -> str:
+    return (
+        f"SELECT {sql.columns(Attendance, sql.concrete_names(Attendance), 'm')} "
+        f"FROM {Attendance._meta.db_table} m WHERE m.session_id = %s AND m.is_current = %s"
+    )
 
 
 def _hours_for(mark: Mark, session: Session, reason: AbsenceReason | None) -> Decimal:
@@ -467,11 +489,7 @@ def _apply(
         a.student_id: a
         for a in (
             sql.read(Attendance, mark_names, row)
-            for row in sql.fetch(
-                f"SELECT {sql.columns(Attendance, mark_names, 'm')} FROM {Attendance._meta.db_table} m "
-                "WHERE m.session_id = %s AND m.is_current = %s",
-                [session.pk, True],
-            )
+            for row in sql.fetch(_current_marks_sql(), [session.pk, True])
         )
     }
     pools: dict[int, _Pool] = {}
@@ -761,21 +779,23 @@ def _insert_marks(
     """INSERT the new marks in one statement and return them as saved instances (related objects
     cached, as the ORM would have them after bulk_create)."""
     created_at = timezone.now()
+    session_id, actor_id = session.pk, actor.pk if actor else None
+    entry_id = consumption_entry.pk if consumption_entry else None
     values = [
         (
             organization_id,
-            session.pk,
+            session_id,
             pool.enrolment.pk,
             mark.student_id,
             mark.status,
             reason.pk if reason else None,
             set_by_role,
-            actor.pk if actor else None,
+            actor_id,
             paid,
             gift,
             mark.use_makeup_credit,
             pool.consumed_amount,
-            consumption_entry.pk if consumption_entry and pool.consumed_amount else None,
+            entry_id if pool.consumed_amount else None,
             old.pk if old else None,
             True,
             created_at,
@@ -783,24 +803,22 @@ def _insert_marks(
         for mark, pool, paid, gift, reason, old in new_marks
     ]
     ids = sql.insert_rows(Attendance, _MARK_COLUMNS, values, returning=("id",))
-    rows = []
-    for (pk,), row, (_mark, pool, _paid, _gift, reason, old) in zip(ids, values, new_marks, strict=True):
-        mark_row: Attendance = sql.new(
-            Attendance,
-            {"id": pk, **dict(zip(_MARK_COLUMNS, row, strict=True))},
-            related={
+    return sql.saved(
+        Attendance,
+        ("id", *_MARK_COLUMNS),
+        [(pk, *row) for (pk,), row in zip(ids, values, strict=True)],
+        related=[
+            {
                 "session": session,
                 "enrolment": pool.enrolment,
                 "reason": reason,
                 "set_by": actor,
                 "entry": consumption_entry if row[12] is not None else None,
                 "replaces": old,
-            },
-        )
-        mark_row._state.adding = False
-        mark_row._state.db = connection.alias
-        rows.append(mark_row)
-    return rows
+            }
+            for row, (_mark, pool, _paid, _gift, reason, old) in zip(values, new_marks, strict=True)
+        ],
+    )
 
 
 def _save_pools(pools: Iterable[_Pool]) -> None:
@@ -819,9 +837,8 @@ def _save_pools(pools: Iterable[_Pool]) -> None:
         )
         for p in pools
     ]
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET purchased_hours = %s, tuition_amount = %s, paid_consumed_hours = %s, "
-            "gift_consumed_hours = %s, consumed_hours = %s, recognised_amount = %s WHERE id = %s",
-            rows,
-        )
+    sql.execute_many(
+        f"UPDATE {table} SET purchased_hours = %s, tuition_amount = %s, paid_consumed_hours = %s, "
+        "gift_consumed_hours = %s, consumed_hours = %s, recognised_amount = %s WHERE id = %s",
+        rows,
+    )
