@@ -113,6 +113,9 @@ LOGOUT_REDIRECT_URL = "desk:login"
 # System accounts (the online gateway's poster) are refused at login.
 AUTHENTICATION_BACKENDS = ["feedesk.gateways.auth.HumanAccountsBackend"]
 
+# Database sessions, loaded on each request with one lean statement.
+SESSION_ENGINE = "feedesk.users.sessions"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

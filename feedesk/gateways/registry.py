@@ -2,9 +2,10 @@
 
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -39,9 +40,16 @@ def notify_url(kind: str, organization: Organization) -> str:
     return site_url() + reverse(name, args=[organization.slug])
 
 
+def loaded_related(instance: models.Model, name: str) -> Any:
+    """A one-to-one related object read together with `instance` (select_related), else None."""
+    return instance._state.fields_cache.get(name)
+
+
 def ensure_simulated_keys(*, organization: Organization) -> SimulatedKeys:
     """The simulated provider's keys for a school, generated and stored (encrypted) on first use."""
-    existing = SimulatedKeys.objects.filter(organization=organization).first()
+    existing = loaded_related(organization, "simulated_gateway_keys") or (
+        SimulatedKeys.objects.filter(organization=organization).first()
+    )
     if existing is not None:
         return existing
     try:
@@ -101,7 +109,7 @@ class SimulatedGateway:
     def create(
         self, *, out_trade_no: str, amount: int, description: str, client: ClientKind, **extra: str
     ) -> PaymentAction:
-        self.platform.store.save(
+        self.platform.store.add(
             new_transaction(
                 out_trade_no=out_trade_no,
                 amount=amount,

@@ -17,7 +17,14 @@ from feedesk.billing.models import Order
 from feedesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from feedesk.core.money import check_amount, format_money
 from feedesk.core.permissions import Capability, Role, require
-from feedesk.gateways.base import STATUS_RANK, CallbackAnswer, PaymentAction, ProviderStatus, Refused
+from feedesk.gateways.base import (
+    STATUS_RANK,
+    CallbackAnswer,
+    Gateway,
+    PaymentAction,
+    ProviderStatus,
+    Refused,
+)
 from feedesk.gateways.models import (
     ClientKind,
     GatewayConfig,
@@ -29,9 +36,9 @@ from feedesk.gateways.models import (
     SystemAccount,
 )
 from feedesk.gateways.registry import (
-    active_gateway,
     ensure_simulated_keys,
     gateway_for,
+    loaded_related,
     simulated_allowed,
     wechat_configured,
 )
@@ -67,7 +74,9 @@ def gateway_system_user(*, organization: Organization) -> User:
     and the authentication backend refuses any account listed in SystemAccount, so nobody can
     log in as it; receipts and the audit trail show it as "Online payments".
     """
-    account = SystemAccount.objects.select_related("user").filter(organization=organization).first()
+    account = loaded_related(organization, "gateway_system_account") or (
+        SystemAccount.objects.select_related("user").filter(organization=organization).first()
+    )
     if account is not None:
         return account.user
     try:
@@ -149,6 +158,14 @@ def _new_out_trade_no() -> str:
     return "FD" + timezone.now().strftime("%y%m%d%H%M%S") + secrets.token_hex(7).upper()
 
 
+@dataclass(frozen=True)
+class OpenedPayment:
+    """An online payment recorded here and not yet sent to the provider (see start_online_payment)."""
+
+    online: OnlinePayment
+    gateway: Gateway
+
+
 def start_online_payment(
     *,
     student: Student,
@@ -161,6 +178,38 @@ def start_online_payment(
     payer_openid: str = "",
 ) -> tuple[OnlinePayment, PaymentAction]:
     """Open an online payment of the cart's orders (one student's) and ask the gateway how to pay it."""
+    with transaction.atomic():
+        opened = open_online_payment(
+            student=student,
+            allocations=allocations,
+            client=client,
+            guardian=guardian,
+            description=description,
+            return_url=return_url,
+        )
+    return request_online_payment(
+        opened=opened, client=client, client_ip=client_ip, payer_openid=payer_openid, return_url=return_url
+    )
+
+
+def open_online_payment(
+    *,
+    student: Student,
+    allocations: Sequence[AllocationRequest],
+    client: str,
+    guardian: Guardian | None = None,
+    description: str = "",
+    return_url: str = "",
+    organization: Organization | None = None,
+    orders: Mapping[int, Order] | None = None,
+) -> OpenedPayment:
+    """Check the allocations and record the online payment (CREATED) with its audit row.
+
+    Runs in the caller's transaction, so a checkout can freeze its cart and open its payment
+    together. `orders` are the caller's own reads of the allocated orders, taken under lock
+    within the same transaction (the portal's re-priced cart); without them they are read here.
+    The provider is not called: see request_online_payment, outside any transaction.
+    """
     if client not in ClientKind.values:
         raise ValidationFailed(_("Unknown device kind."), code="client_invalid")
     if guardian is not None and (
@@ -170,18 +219,20 @@ def start_online_payment(
         raise NotFound(_("Not found."))
     if not allocations:
         raise ValidationFailed(_("The cart is empty."), code="cart_empty")
-    organization = Organization.objects.get(pk=student.organization_id)
+    if organization is None or organization.pk != student.organization_id:
+        organization = Organization.objects.get(pk=student.organization_id)
     config = GatewayConfig.objects.filter(organization=organization).first()
     if config is None or not config.active:
         raise Conflict(_("Online payment is not set up for this school."), code="gateway_not_configured")
-    gateway = active_gateway(organization)
-    orders = {
-        # One checkout may pay the orders of a family's children (students sharing a guardian).
-        o.pk: o
-        for o in Order.objects.filter(
-            pk__in=[a.order_id for a in allocations], student_id__in=family_student_ids(student)
-        )
-    }
+    gateway = gateway_for(organization, config.active, config)
+    if orders is None:
+        orders = {
+            # One checkout may pay the orders of a family's children (students sharing a guardian).
+            o.pk: o
+            for o in Order.objects.filter(
+                pk__in=[a.order_id for a in allocations], student_id__in=family_student_ids(student)
+            )
+        }
     seen: set[int] = set()
     for item in allocations:
         order = orders.get(item.order_id)
@@ -211,32 +262,41 @@ def start_online_payment(
         f"{organization.name} " + " ".join(f"#{orders[a.order_id].number}" for a in allocations)
     )
     gateway_system_user(organization=organization)
-    with transaction.atomic():
-        online = OnlinePayment.objects.create(
-            organization=organization,
-            student=student,
-            guardian=guardian,
-            out_trade_no=_new_out_trade_no(),
-            amount=amount,
-            currency=organization.currency,
-            description=text[:127],
-            requested_allocations=[{"order_id": a.order_id, "amount": a.amount} for a in allocations],
-            gateway=gateway.kind,
-            client=client,
-            return_url=return_url[:500],
-        )
-        record_audit(
-            actor=guardian.user if guardian is not None else None,
-            action="online_payment.started",
-            target=online,
-            amount=amount,
-            data={"gateway": gateway.kind, "orders": [a.order_id for a in allocations]},
-        )
-    # The provider is called outside any transaction: a slow network must not hold locks.
+    online = OnlinePayment.objects.create(
+        organization=organization,
+        student=student,
+        guardian=guardian,
+        out_trade_no=_new_out_trade_no(),
+        amount=amount,
+        currency=organization.currency,
+        description=text[:127],
+        requested_allocations=[{"order_id": a.order_id, "amount": a.amount} for a in allocations],
+        gateway=gateway.kind,
+        client=client,
+        return_url=return_url[:500],
+    )
+    record_audit(
+        actor=guardian.user if guardian is not None else None,
+        action="online_payment.started",
+        target=online,
+        amount=amount,
+        data={"gateway": gateway.kind, "orders": [a.order_id for a in allocations]},
+    )
+    return OpenedPayment(online, gateway)
+
+
+def request_online_payment(
+    *, opened: OpenedPayment, client: str, client_ip: str = "", payer_openid: str = "", return_url: str = ""
+) -> tuple[OnlinePayment, PaymentAction]:
+    """Ask the provider how to pay an opened payment; it is then pending, or failed when refused.
+
+    Call it outside any transaction: a slow network must not hold locks.
+    """
+    online, gateway = opened.online, opened.gateway
     try:
         action = gateway.create(
             out_trade_no=online.out_trade_no,
-            amount=amount,
+            amount=online.amount,
             description=online.description,
             client=ClientKind(client),
             client_ip=client_ip,
@@ -247,18 +307,17 @@ def start_online_payment(
         _log(online, source=Event.Source.CREATE, outcome=Event.Outcome.REFUSED, reason=refused.reason)
         _apply(
             online.pk,
-            ProviderStatus(online.out_trade_no, OnlineStatus.FAILED, amount),
+            ProviderStatus(online.out_trade_no, OnlineStatus.FAILED, online.amount),
             source=Event.Source.CREATE,
         )
         raise Conflict(
             _("The payment service did not answer. Please try again later."), code="gateway_unavailable"
         ) from None
-    _apply(
+    online = _apply(
         online.pk,
-        ProviderStatus(online.out_trade_no, OnlineStatus.PENDING, amount),
+        ProviderStatus(online.out_trade_no, OnlineStatus.PENDING, online.amount),
         source=Event.Source.CREATE,
     )
-    online.refresh_from_db()
     return online, action
 
 
@@ -294,33 +353,6 @@ def _log(
     )
 
 
-def _repriced(online: OnlinePayment) -> list[AllocationRequest]:
-    """The requested allocations capped at each order's balance now, under lock.
-
-    An order paid at the desk or cancelled since checkout takes less or nothing; the rest of the
-    money becomes the student's credit inside record_payment.
-    """
-    requested = [(int(r["order_id"]), int(r["amount"])) for r in online.requested_allocations]
-    orders = {
-        o.pk: o
-        for o in Order.objects.select_for_update()
-        .filter(
-            pk__in=[order_id for order_id, _ in requested],
-            student_id__in=family_student_ids(online.student),
-        )
-        .order_by("pk")
-    }
-    repriced = []
-    for order_id, amount in requested:
-        order = orders.get(order_id)
-        if order is None or not order.is_payable:
-            continue
-        capped = min(amount, order.balance)
-        if capped > 0:
-            repriced.append(AllocationRequest(order_id=order_id, amount=capped))
-    return repriced
-
-
 def _post_payment(online: OnlinePayment, status: ProviderStatus) -> Payment:
     actor = gateway_system_user(organization=online.organization)
     received = timezone.now()
@@ -328,6 +360,9 @@ def _post_payment(online: OnlinePayment, status: ProviderStatus) -> Payment:
     if isinstance(success_time, str) and success_time:
         with contextlib.suppress(ValueError):
             received = min(received, datetime.datetime.fromisoformat(success_time))
+    # The requested allocations are capped at each order's balance under record_payment's lock:
+    # an order paid at the desk or cancelled since checkout takes less or nothing, and the rest of
+    # the money becomes the student's credit.
     return record_payment(
         actor=actor,
         student=online.student,
@@ -335,8 +370,12 @@ def _post_payment(online: OnlinePayment, status: ProviderStatus) -> Payment:
         channel=Channel.ONLINE,
         reference=status.provider_transaction_id or online.out_trade_no,
         received_at=received,
-        allocations=_repriced(online),
+        allocations=[
+            AllocationRequest(order_id=int(r["order_id"]), amount=int(r["amount"]))
+            for r in online.requested_allocations
+        ],
         idempotency_key=f"online:{online.out_trade_no}",
+        cap_allocations=True,
     )
 
 
@@ -347,7 +386,7 @@ def _apply(online_id: int, status: ProviderStatus, *, source: str) -> OnlinePaym
         # that references it (a desk payment holding an order lock) and deadlock.
         online = (
             OnlinePayment.objects.select_for_update(of=("self",))
-            .select_related("organization", "student")
+            .select_related("organization__gateway_system_account__user", "student")
             .get(pk=online_id)
         )
         before = online.status
@@ -433,7 +472,9 @@ class CallbackResult:
 def _wechat_callback_gateway(organization: Organization, headers: Mapping[str, str]) -> str:
     serial = {k.lower(): v for k, v in headers.items()}.get("wechatpay-serial", "")
     if simulated_allowed():
-        keys = SimulatedKeys.objects.filter(organization=organization).first()
+        keys = loaded_related(organization, "simulated_gateway_keys") or (
+            SimulatedKeys.objects.filter(organization=organization).first()
+        )
         if keys is not None and serial == keys.platform_key_id:
             return GatewayKind.SIMULATED
     return GatewayKind.WECHAT
@@ -447,7 +488,7 @@ def handle_callback(
     Anything that fails verification or does not match the school's own online payment is
     refused, logged, and posts nothing.
     """
-    organization = Organization.objects.filter(slug=org_slug).first()
+    organization = Organization.objects.filter(slug=org_slug).select_related("simulated_gateway_keys").first()
     kind = GatewayKind.ALIPAY if provider == "alipay" else GatewayKind.WECHAT
     if organization is not None and kind == GatewayKind.WECHAT:
         kind = GatewayKind(_wechat_callback_gateway(organization, headers))

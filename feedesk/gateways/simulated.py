@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.db import IntegrityError, transaction
 
 from feedesk.gateways.wechat import SIGNATURE_TYPE, TIMESTAMP_WINDOW
 
@@ -112,6 +113,9 @@ class TransactionStore(Protocol):
 
     def save(self, txn: dict[str, Any]) -> None: ...
 
+    def add(self, txn: dict[str, Any]) -> None:
+        """Save a transaction that is new (its out_trade_no was just made up)."""
+
 
 class MemoryStore:
     def __init__(self) -> None:
@@ -126,6 +130,8 @@ class MemoryStore:
     def save(self, txn: dict[str, Any]) -> None:
         with self._lock:
             self._txns[txn["out_trade_no"]] = dict(txn)
+
+    add = save
 
 
 def new_transaction(
@@ -352,12 +358,30 @@ class DatabaseStore:
         )
         return txn
 
+    def add(self, txn: dict[str, Any]) -> None:
+        from feedesk.gateways.models import SimulatedTransaction
+
+        SimulatedTransaction.objects.create(
+            out_trade_no=txn["out_trade_no"], organization_id=self.organization_id, **self._values(txn)
+        )
+
+    def _values(self, txn: dict[str, Any]) -> dict[str, Any]:
+        success_time = datetime.datetime.fromisoformat(txn["success_time"]) if txn["success_time"] else None
+        return {**{f: txn[f] for f in self.FIELDS}, "success_time": success_time}
+
     def save(self, txn: dict[str, Any]) -> None:
         from feedesk.gateways.models import SimulatedTransaction
 
-        success_time = datetime.datetime.fromisoformat(txn["success_time"]) if txn["success_time"] else None
-        SimulatedTransaction.objects.update_or_create(
-            out_trade_no=txn["out_trade_no"],
-            organization_id=self.organization_id,
-            defaults={**{f: txn[f] for f in self.FIELDS}, "success_time": success_time},
+        values = self._values(txn)
+        rows = SimulatedTransaction.objects.filter(
+            out_trade_no=txn["out_trade_no"], organization_id=self.organization_id
         )
+        if rows.update(**values):
+            return
+        try:
+            with transaction.atomic():
+                SimulatedTransaction.objects.create(
+                    out_trade_no=txn["out_trade_no"], organization_id=self.organization_id, **values
+                )
+        except IntegrityError:  # saved concurrently: this save is the later one
+            rows.update(**values)

@@ -7,7 +7,6 @@ from feedesk.gateways import services
 from feedesk.gateways.models import GatewayKind, OnlinePayment, SimulatedKeys
 from feedesk.gateways.registry import SimulatedGateway, gateway_for, sim_platform_keys
 from feedesk.gateways.simulated import DatabaseStore, SimPlatform, mark_paid, new_transaction
-from feedesk.organizations.models import Organization
 
 
 def complete(*, online: OnlinePayment, paid: bool) -> services.CallbackResult | None:
@@ -18,7 +17,7 @@ def complete(*, online: OnlinePayment, paid: bool) -> services.CallbackResult | 
     WeChat callback URL, so the real verification runs. Fail records a payment error and, like
     WeChat Pay, sends nothing: the return page's query finds it.
     """
-    organization = Organization.objects.get(pk=online.organization_id)
+    organization = online.organization
     gateway = gateway_for(organization, GatewayKind.SIMULATED)
     assert isinstance(gateway, SimulatedGateway)
     store = gateway.platform.store

@@ -50,7 +50,11 @@ def payment_return(request: HttpRequest, out_trade_no: str) -> HttpResponse:
 def sim_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
     if not simulated_allowed():
         raise Http404
-    online = get_object_or_404(OnlinePayment, out_trade_no=out_trade_no, gateway=GatewayKind.SIMULATED)
+    online = get_object_or_404(
+        OnlinePayment.objects.select_related("organization"),
+        out_trade_no=out_trade_no,
+        gateway=GatewayKind.SIMULATED,
+    )
     if request.method == "POST":
         simulation.complete(online=online, paid=request.POST.get("action") == "pay")
         return redirect("gateways:return", out_trade_no=online.out_trade_no)

@@ -78,11 +78,12 @@ def _money_accounts(*, student: Student, channel: str) -> tuple[int, int, int]:
 _ORDER_FIELDS = ("id", "organization_id", "campus_id", "student_id", "number", "status", "total", "paid")
 
 
-def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Order]:
+def _lock_orders(*, student: Student, order_ids: Sequence[int], missing_ok: bool = False) -> dict[int, Order]:
     """Lock orders of the student or of a sibling (a student sharing a guardian), by pk.
 
     One family payment may settle several children's orders; the orders carry what payment
-    needs and the rest loads lazily.
+    needs and the rest loads lazily. Orders outside the family are NotFound, or left out with
+    `missing_ok`.
     """
     wanted = sorted(set(order_ids))
     # The family test is people.selectors.family_student_ids, written into the locking query so the
@@ -101,7 +102,7 @@ def _lock_orders(*, student: Student, order_ids: Sequence[int]) -> dict[int, Ord
     )
     orders = {row[0]: sql.loaded(Order, _ORDER_FIELDS, row) for row in rows}
     missing = set(order_ids) - set(orders)
-    if missing:
+    if missing and not missing_ok:
         raise NotFound(
             _("Order not found for this student."), code="order_not_found", order_ids=sorted(missing)
         )
@@ -155,6 +156,19 @@ def _allocation_legs(
     legs = [Leg(payer_credit, sum(per_student.values()))]
     legs += [Leg(receivables[sid], -amount) for sid, amount in sorted(per_student.items())]
     return legs
+
+
+def _capped(orders: dict[int, Order], requests: Sequence[AllocationRequest]) -> list[AllocationRequest]:
+    """The requests capped at the locked orders' balances; unpayable or missing orders dropped."""
+    capped = []
+    for request in requests:
+        order = orders.get(request.order_id)
+        if order is None or not order.is_payable:
+            continue
+        amount = min(request.amount, order.balance)
+        if amount > 0:
+            capped.append(AllocationRequest(order_id=request.order_id, amount=amount))
+    return capped
 
 
 def _check_allocations(
@@ -229,11 +243,14 @@ def record_payment(
     received_at: datetime.datetime | None = None,
     allocations: Sequence[AllocationRequest] | None = None,
     idempotency_key: str | None = None,
+    cap_allocations: bool = False,
 ) -> Payment:
     """Record money received and allocate it; without allocations, oldest-due orders are paid first.
 
     Whatever is not allocated becomes the student's credit. The same idempotency key returns the
-    payment it first created.
+    payment it first created. With `cap_allocations` the allocations are what the payer asked
+    for earlier (an online checkout): each is capped at what its order still owes once locked,
+    and orders no longer payable (paid at the desk, cancelled, gone) take nothing.
     """
     ensure_same_organization(actor, student)
     require(actor, Capability.TAKE_PAYMENT, campus_id=student.campus_id)
@@ -253,6 +270,7 @@ def record_payment(
             received_at=received_at,
             allocations=allocations,
             key=key,
+            cap_allocations=cap_allocations,
         )
     except IntegrityError:
         # A concurrent request with the same key committed first: answer with its payment.
@@ -275,6 +293,7 @@ def _record_payment(
     received_at: datetime.datetime | None,
     allocations: Sequence[AllocationRequest] | None,
     key: str,
+    cap_allocations: bool = False,
 ) -> Payment:
     if not key.startswith(AUTO_KEY_PREFIX):
         # A replay (a double submit, a retry) returns the first payment without checking again.
@@ -292,7 +311,11 @@ def _record_payment(
         ]
     else:
         requests = list(allocations)
-        orders = _lock_orders(student=student, order_ids=[r.order_id for r in requests])
+        orders = _lock_orders(
+            student=student, order_ids=[r.order_id for r in requests], missing_ok=cap_allocations
+        )
+        if cap_allocations:
+            requests = _capped(orders, requests)
     _check_allocations(orders, requests, amount)
 
     number = next_number(organization_id=student.organization_id, name="receipt")

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from feedesk.attendance.models import AbsenceReason, Attendance, Session
+from feedesk.attendance.models import AbsenceReason, Attendance, AttendanceSettings, Session
 from feedesk.attendance.selectors import absence_reasons
-from feedesk.attendance.services import report_absence, settings_for, withdraw_absence
+from feedesk.attendance.services import report_absence, withdraw_absence
 from feedesk.core.errors import NotFound
 from feedesk.enrolment.models import Enrolment
 from feedesk.people.models import Student
@@ -44,7 +44,9 @@ def session_rows(*, student: Student, enrolments: list[Enrolment]) -> dict[int, 
         return {}
     now = timezone.now()
     today = timezone.localdate()
-    cutoff_minutes = settings_for(student.organization_id).student_cutoff_minutes
+    # A read: the school's settings, or their defaults until staff first save them.
+    options = AttendanceSettings.objects.filter(organization_id=student.organization_id).first()
+    cutoff_minutes = (options or AttendanceSettings()).student_cutoff_minutes
     class_ids = {e.class_group_id: e.pk for e in enrolments}
     sessions = list(
         Session.objects.filter(

@@ -8,7 +8,7 @@ from feedesk.billing.models import Order
 from feedesk.enrolment.models import Enrolment
 from feedesk.people.models import Student
 from feedesk.portal.absences import session_rows
-from feedesk.portal.selectors import PortalViewer, active_enrolments, cart_order_ids, payable_online
+from feedesk.portal.selectors import PortalViewer, active_enrolments, payable_online
 
 
 @dataclass
@@ -19,15 +19,17 @@ class CourseCard:
     sessions: list[Any] = field(default_factory=list)
 
 
-def upcoming_courses(*, viewer: PortalViewer, student: Student, with_orders: bool) -> list[CourseCard]:
+def upcoming_courses(
+    *, viewer: PortalViewer, student: Student, in_cart: set[int] | None = None
+) -> list[CourseCard]:
+    """The student's classes; with `in_cart` (the cart's order ids: payments are on) their orders too."""
     student = viewer.get_student(student.pk)
     enrolments = list(active_enrolments(student))
     cards = [CourseCard(e, e.remaining_hours) for e in enrolments]
     rows = session_rows(student=student, enrolments=enrolments)
     for card in cards:
         card.sessions = rows.get(card.enrolment.pk, [])
-    if with_orders:
-        in_cart = cart_order_ids(viewer)
+    if in_cart is not None and enrolments:
         by_enrolment: dict[int, list[Order]] = {}
         for order in payable_online(viewer).filter(enrolment_id__in=[e.pk for e in enrolments]):
             assert order.enrolment_id is not None

@@ -1,16 +1,20 @@
 """What a guardian or student may see: their family's students, orders, payments and cart."""
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from feedesk.billing.models import Order
 from feedesk.billing.selectors import PAYABLE_STATUSES
+from feedesk.core import sql
 from feedesk.core.errors import NotFound
 from feedesk.enrolment.models import Enrolment
 from feedesk.organizations.models import Organization
 from feedesk.payments.models import Allocation, Payment
-from feedesk.people.models import Guardian, Student
+from feedesk.people.models import Guardian, Student, StudentGuardian
 from feedesk.portal.models import Cart, CartItem, PortalSettings
 from feedesk.users.models import User
 
@@ -47,18 +51,76 @@ def viewer_for(user: User) -> PortalViewer | None:
     """The portal identity behind a login, or None for staff and strangers."""
     if not user.is_authenticated or not user.is_active or user.role:
         return None
-    guardian = Guardian.objects.select_related("organization").filter(user=user).first()
-    if guardian is not None:
-        students = tuple(
-            Student.objects.filter(
-                organization_id=guardian.organization_id, guardians=guardian, is_active=True
-            ).order_by("name", "pk")
-        )
-        return PortalViewer(user, guardian.organization, guardian, None, students)
-    student = Student.objects.select_related("organization").filter(user=user, is_active=True).first()
-    if student is not None:
+    found = _guardian_viewer(user)
+    if found is not None:
+        return found
+    student = _related(user, "student")
+    if student is not None and student.is_active:
         return PortalViewer(user, student.organization, None, student, (student,))
     return None
+
+
+def _guardian_viewer(user: User) -> PortalViewer | None:
+    """A guardian login's viewer in one lean statement: the guardian, the school with its portal
+    options, and the active children (each page starts with it)."""
+    plan, statement = _guardian_statement()
+    rows = sql.fetch(statement, [user.pk])
+    if not rows:
+        return None
+    (g_names, g_end), (o_names, o_end), (p_names, p_end), (s_names, _s_end) = plan
+    first = rows[0]
+    organization = sql.read(Organization, o_names, first[g_end:o_end])
+    options = sql.read(PortalSettings, p_names, first[o_end:p_end]) if first[o_end] is not None else None
+    if options is not None:
+        _cache(options, "organization", organization)
+    _cache(organization, "portal_settings", options)
+    guardian = sql.read(Guardian, g_names, first[:g_end])
+    _cache(guardian, "organization", organization)
+    _cache(guardian, "user", user)
+    students = []
+    for row in rows:
+        if row[p_end] is not None:
+            student = sql.read(Student, s_names, row[p_end:])
+            _cache(student, "organization", organization)
+            students.append(student)
+    return PortalViewer(user, organization, guardian, None, tuple(students))
+
+
+def _cache(instance: Any, name: str, value: Any) -> None:
+    """Keep a related object (or, for a one-to-one read as missing, None) on the instance."""
+    instance._meta.get_field(name).set_cached_value(instance, value)
+
+
+@lru_cache(maxsize=1)
+def _guardian_statement() -> tuple[tuple[tuple[tuple[str, ...], int], ...], str]:
+    plan = []
+    end = 0
+    for model in (Guardian, Organization, PortalSettings, Student):
+        names = sql.concrete_names(model)
+        end += len(names)
+        plan.append((names, end))
+    (g, _), (o, _), (p, _), (st, _) = plan
+    link = StudentGuardian._meta.db_table
+    statement = (
+        f"SELECT {sql.columns(Guardian, g, 'g')}, {sql.columns(Organization, o, 'o')}, "
+        f"{sql.columns(PortalSettings, p, 'p')}, {sql.columns(Student, st, 's')} "
+        f"FROM {Guardian._meta.db_table} g "
+        f"JOIN {Organization._meta.db_table} o ON o.id = g.organization_id "
+        f"LEFT JOIN {PortalSettings._meta.db_table} p ON p.organization_id = o.id "
+        f"LEFT JOIN {link} sg ON sg.guardian_id = g.id "
+        f"LEFT JOIN {Student._meta.db_table} s ON s.id = sg.student_id "
+        "AND s.organization_id = g.organization_id AND s.is_active "
+        "WHERE g.user_id = %s ORDER BY s.name, s.id"
+    )
+    return tuple(plan), statement
+
+
+def _related(user: User, name: str) -> Any:
+    """user.guardian / user.student, or None (one query unless loaded with the user)."""
+    try:
+        return getattr(user, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 def portal_settings(organization_id: int) -> PortalSettings:
@@ -69,20 +131,38 @@ def portal_settings(organization_id: int) -> PortalSettings:
     return settings
 
 
-def payable_online(viewer: PortalViewer) -> QuerySet[Order]:
+def viewer_settings(viewer: PortalViewer) -> PortalSettings:
+    """The school's portal options, from the viewer's organization when it was loaded with them."""
+    try:
+        return viewer.organization.portal_settings
+    except ObjectDoesNotExist:
+        return portal_settings(viewer.organization.pk)
+
+
+def payable_online_orders(viewer: PortalViewer) -> QuerySet[Order]:
     """Orders this payer may pay here: theirs, owed, on account and flagged payable online by staff."""
+    return Order.objects.filter(
+        organization_id=viewer.organization.pk,
+        student_id__in=viewer.student_ids,
+        status__in=PAYABLE_STATUSES,
+        on_account=True,
+        online_payable=True,
+    )
+
+
+def payable_online(viewer: PortalViewer) -> QuerySet[Order]:
+    """The payable orders as the pages show them: with their student and class, by due date."""
     return (
-        Order.objects.filter(
-            organization_id=viewer.organization.pk,
-            student_id__in=viewer.student_ids,
-            status__in=PAYABLE_STATUSES,
-            on_account=True,
-            online_payable=True,
-        )
+        payable_online_orders(viewer)
         .select_related("student", "enrolment__class_group__course")
-        .prefetch_related("lines")
         .order_by("due_date", "number")
     )
+
+
+def with_purposes(orders: list[Order]) -> list[tuple[Order, str]]:
+    """Each order with what it is for; lines are read only for orders without a class."""
+    prefetch_related_objects([o for o in orders if not o.enrolment_id], "lines")
+    return [(o, order_purpose(o)) for o in orders]
 
 
 def order_purpose(order: Order) -> str:
@@ -93,9 +173,11 @@ def order_purpose(order: Order) -> str:
 
 
 def active_cart(viewer: PortalViewer) -> Cart | None:
+    """The payer's cart that is not paid yet, with its items (no item query when there is none)."""
     return (
         Cart.objects.filter(owner=viewer.user, organization=viewer.organization)
         .exclude(status=Cart.Status.PAID)
+        .prefetch_related("items")
         .first()
     )
 

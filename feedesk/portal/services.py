@@ -4,6 +4,7 @@ import datetime
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from feedesk.audit.services import record_audit
 from feedesk.billing.models import Order
+from feedesk.core import sql
 from feedesk.core.errors import Conflict, NotFound, ValidationFailed
 from feedesk.core.money import check_amount, format_money
 from feedesk.core.permissions import Capability, ensure_same_organization, require
@@ -22,7 +24,14 @@ from feedesk.payments.services import AllocationRequest
 from feedesk.people.models import Guardian, Student
 from feedesk.portal.models import AccessCode, Cart, CartItem, PortalSettings
 from feedesk.portal.notify import deliver_code
-from feedesk.portal.selectors import PortalViewer, payable_online, portal_settings
+from feedesk.portal.selectors import (
+    PortalViewer,
+    active_cart,
+    payable_online,
+    payable_online_orders,
+    portal_settings,
+    viewer_settings,
+)
 from feedesk.users.models import User
 
 INVITE_VALID = datetime.timedelta(days=7)
@@ -252,7 +261,7 @@ def set_password_with_code(*, phone: str, code: str, new_password: str) -> User:
 
 # -- the cart ------------------------------------------------------------------------------------
 def _require_payments_on(viewer: PortalViewer) -> PortalSettings:
-    settings = portal_settings(viewer.organization.pk)
+    settings = viewer_settings(viewer)
     if not settings.carts_enabled:
         raise Conflict(_("This school does not take payments in the portal."), code="portal_payments_off")
     return settings
@@ -279,7 +288,7 @@ def _refuse_if_frozen(cart: Cart) -> None:
 
 
 def _payable_order(viewer: PortalViewer, order_id: int | str) -> Order:
-    order = payable_online(viewer).filter(pk=order_id).first() if str(order_id).isdigit() else None
+    order = payable_online_orders(viewer).filter(pk=order_id).first() if str(order_id).isdigit() else None
     if order is None:
         raise NotFound(_("Not found."))
     return order
@@ -311,8 +320,13 @@ def add_to_cart(*, viewer: PortalViewer, order_id: int | str, amount: int | None
     order = _payable_order(viewer, order_id)
     cart = _locked_cart(viewer)
     _refuse_if_frozen(cart)
-    item, _created = CartItem.objects.update_or_create(
-        cart=cart, order=order, defaults={"amount": _checked_amount(settings, order, amount)}
+    # One statement: the new item, or the order's item already in the cart with its new amount.
+    # The cart row is locked, so nobody else changes its items meanwhile.
+    [item] = CartItem.objects.bulk_create(
+        [CartItem(cart=cart, order=order, amount=_checked_amount(settings, order, amount))],
+        update_conflicts=True,
+        unique_fields=["cart", "order"],
+        update_fields=["amount"],
     )
     return item
 
@@ -341,8 +355,8 @@ def _reprice(viewer: PortalViewer, cart: Cart, settings: PortalSettings) -> tupl
     items = list(cart.items.all())
     payable = {
         o.pk: o
-        for o in payable_online(viewer)
-        .select_for_update(of=("self",))
+        for o in payable_online_orders(viewer)
+        .select_for_update()
         .filter(pk__in=[i.order_id for i in items])
         .order_by("pk")
     }
@@ -382,22 +396,28 @@ def _reprice(viewer: PortalViewer, cart: Cart, settings: PortalSettings) -> tupl
     return lines, notices
 
 
-def cart_lines(viewer: PortalViewer) -> tuple[Cart | None, list[CartLine]]:
-    """The cart as paying it now would allocate (read only)."""
-    from feedesk.portal.selectors import active_cart
+def _remember_checkout_amounts(lines: Sequence[CartLine]) -> None:
+    """What each item asked for at this checkout, in one UPDATE of the items whose amount changed."""
+    changed = {line.item.pk: line.amount for line in lines if line.item.checkout_amount != line.amount}
+    sql.update_by_pk(CartItem, changed, assign={"checkout_amount": changed})
+    for line in lines:
+        line.item.checkout_amount = line.amount
 
-    cart = active_cart(viewer)
-    if cart is None:
-        return None, []
-    payable = {o.pk: o for o in payable_online(viewer).filter(pk__in=cart.items.values("order_id"))}
+
+def cart_lines(viewer: PortalViewer, cart: Cart) -> list[CartLine]:
+    """The cart (read with its items) as paying it now would allocate (read only)."""
+    items = list(cart.items.all())
+    payable = {o.pk: o for o in payable_online(viewer).filter(pk__in=[i.order_id for i in items])}
+    missing = [i.order_id for i in items if i.order_id not in payable]
+    gone = Order.objects.select_related("student").in_bulk(missing) if missing else {}
     lines = []
-    for item in cart.items.select_related("order"):
+    for item in items:
         order = payable.get(item.order_id)
         if order is None:
-            lines.append(CartLine(item, item.order, 0))
+            lines.append(CartLine(item, gone[item.order_id], 0))
         else:
             lines.append(CartLine(item, order, min(item.amount or order.balance, order.balance)))
-    return cart, lines
+    return lines
 
 
 @dataclass(frozen=True)
@@ -419,9 +439,12 @@ def checkout(
     """Take ONE online payment for the whole cart, allocated across its orders.
 
     The cart is re-priced under lock first; when anything changed (an order paid at the desk,
-    cancelled, a different balance) nothing is started and the payer is told why. Otherwise the
-    cart is frozen and the gateway asked how to pay; a failure unfreezes it.
+    cancelled, a different balance) nothing is started and the payer is told why. Otherwise, in
+    the same transaction, the online payment is opened and the cart frozen with its number; then
+    the gateway is asked how to pay, outside the transaction. A failure there unfreezes the cart.
     """
+    from feedesk.gateways.services import open_online_payment, request_online_payment
+
     settings = _require_payments_on(viewer)
     with transaction.atomic():
         cart = _locked_cart(viewer)
@@ -432,33 +455,33 @@ def checkout(
             raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
         if expected_total is not None and expected_total != total and not notices:
             notices.append(_("The total is now %(total)s.") % {"total": format_money(total)})
+        _remember_checkout_amounts(lines)
         if notices:
-            for line in lines:
-                CartItem.objects.filter(pk=line.item.pk).update(checkout_amount=line.amount)
             return CheckoutResult(cart, notices)
-        for line in lines:
-            CartItem.objects.filter(pk=line.item.pk).update(checkout_amount=line.amount)
-        Cart.objects.filter(pk=cart.pk).update(
-            status=Cart.Status.FROZEN, out_trade_no="", updated_at=timezone.now()
-        )
-    from feedesk.gateways.services import start_online_payment
-
-    payer = _payer(viewer, lines)
-    allocations = [AllocationRequest(order_id=line.order.pk, amount=line.amount) for line in lines]
-    try:
-        online, action = start_online_payment(
-            student=payer,
-            allocations=allocations,
+        opened = open_online_payment(
+            student=_payer(viewer, lines),
+            allocations=[AllocationRequest(order_id=line.order.pk, amount=line.amount) for line in lines],
             client=client,
             guardian=viewer.guardian,
             return_url=return_url,
-            client_ip=client_ip,
+            organization=viewer.organization,
+            orders={line.order.pk: line.order for line in lines},
+        )
+        cart.status, cart.out_trade_no, cart.updated_at = (
+            Cart.Status.FROZEN,
+            opened.online.out_trade_no,
+            timezone.now(),
+        )
+        Cart.objects.filter(pk=cart.pk).update(
+            status=cart.status, out_trade_no=cart.out_trade_no, updated_at=cart.updated_at
+        )
+    try:
+        online, action = request_online_payment(
+            opened=opened, client=client, client_ip=client_ip, return_url=return_url
         )
     except Exception:
         Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN).update(status=Cart.Status.OPEN)
         raise
-    Cart.objects.filter(pk=cart.pk).update(out_trade_no=online.out_trade_no)
-    cart.refresh_from_db()
     return CheckoutResult(cart, [], action, online.out_trade_no)
 
 
@@ -470,15 +493,24 @@ def _payer(viewer: PortalViewer, lines: Sequence[CartLine]) -> Student:
     return viewer.get_student(first)
 
 
-def sync_cart(*, viewer: PortalViewer, ask_provider: bool = False) -> Cart | None:
-    """Bring a frozen cart up to date with its payment: paid → closed with its receipt; failed → open."""
-    cart = Cart.objects.filter(
-        owner=viewer.user, organization=viewer.organization, status=Cart.Status.FROZEN
-    ).first()
+def sync_cart(*, viewer: PortalViewer, ask_provider: bool = False, frozen: Cart | None = None) -> Cart | None:
+    """Bring a frozen cart up to date with its payment: paid → closed with its receipt; failed → open.
+
+    `frozen` is the viewer's frozen cart when the caller has just read it; otherwise it is read here.
+    A payment the provider never acknowledged (still created after a couple of minutes: the
+    checkout did not get through to the gateway) reopens the cart, as does a checkout that never
+    got a payment number.
+    """
+    cart = frozen or (
+        Cart.objects.filter(
+            owner=viewer.user, organization=viewer.organization, status=Cart.Status.FROZEN
+        ).first()
+    )
     if cart is None:
         return None
+    stale = cart.updated_at < timezone.now() - STALE_FREEZE
     if not cart.out_trade_no:
-        if cart.updated_at < timezone.now() - STALE_FREEZE:
+        if stale:
             Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN, out_trade_no="").update(
                 status=Cart.Status.OPEN
             )
@@ -495,10 +527,27 @@ def sync_cart(*, viewer: PortalViewer, ask_provider: bool = False) -> Cart | Non
     if ask_provider and online.status in (OnlineStatus.CREATED, OnlineStatus.PENDING):
         online = refresh_online_payment(online_payment=online)
     if online.status == OnlineStatus.SUCCEEDED:
-        Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN).update(
-            status=Cart.Status.PAID, payment_id=online.payment_id
-        )
-    elif online.status in (OnlineStatus.FAILED, OnlineStatus.CLOSED):
-        Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN).update(status=Cart.Status.OPEN)
-    cart.refresh_from_db()
+        changes: dict[str, Any] = {"status": Cart.Status.PAID, "payment_id": online.payment_id}
+    elif online.status in (OnlineStatus.FAILED, OnlineStatus.CLOSED) or (
+        online.status == OnlineStatus.CREATED and stale
+    ):
+        changes = {"status": Cart.Status.OPEN}
+    else:
+        return cart
+    if Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN).update(**changes):
+        for name, value in changes.items():
+            setattr(cart, name, value)
+    else:
+        cart.refresh_from_db()
     return cart
+
+
+def current_cart(viewer: PortalViewer, *, ask_provider: bool = False) -> Cart | None:
+    """The payer's unpaid cart with its items, brought up to date with its payment first."""
+    cart = active_cart(viewer)
+    if cart is None or cart.status != Cart.Status.FROZEN:
+        return cart
+    synced = sync_cart(viewer=viewer, ask_provider=ask_provider, frozen=cart)
+    if synced is not None and synced.status == Cart.Status.FROZEN:
+        return cart
+    return active_cart(viewer)

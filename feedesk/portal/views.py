@@ -25,11 +25,11 @@ from feedesk.portal.selectors import (
     PortalViewer,
     cart_order_ids,
     family_payments,
-    order_purpose,
     payable_online,
-    portal_settings,
     receipt_for,
     viewer_for,
+    viewer_settings,
+    with_purposes,
 )
 from feedesk.users.models import User
 
@@ -73,16 +73,25 @@ def _current_student(request: HttpRequest, viewer: PortalViewer) -> Any:
     return viewer.students[0] if viewer.students else None
 
 
-def _context(request: HttpRequest, viewer: PortalViewer, **extra: Any) -> dict[str, Any]:
-    options = portal_settings(viewer.organization.pk)
+def _context(
+    request: HttpRequest, viewer: PortalViewer, *, in_cart: set[int] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """What every page shows: pass `in_cart` (the cart's order ids) when the view has read the cart."""
+    options = viewer_settings(viewer)
+    if options.carts_enabled and in_cart is None:
+        in_cart = cart_order_ids(viewer)
     return {
         "viewer": viewer,
         "current_student": _current_student(request, viewer),
         "payments_on": options.carts_enabled,
         "allow_partial": options.allow_partial,
-        "cart_count": len(cart_order_ids(viewer)) if options.carts_enabled else 0,
+        "cart_count": len(in_cart or ()) if options.carts_enabled else 0,
         **extra,
     }
+
+
+def _order_ids(cart: Any) -> set[int]:
+    return {item.order_id for item in cart.items.all()} if cart is not None else set()
 
 
 def _client_kind(request: HttpRequest) -> str:
@@ -208,9 +217,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
 @require_GET
 @portal_view
 def home(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
-    _sync(viewer)
+    in_cart = _sync(viewer)
     children = [(s, student_account(student=s)) for s in viewer.students]
-    return render(request, "portal/home.html", _context(request, viewer, children=children))
+    return render(request, "portal/home.html", _context(request, viewer, in_cart=in_cart, children=children))
 
 
 @require_POST
@@ -227,12 +236,19 @@ def courses(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
     from feedesk.portal.courses import upcoming_courses
 
     student = _current_student(request, viewer)
-    options = portal_settings(viewer.organization.pk)
+    options = viewer_settings(viewer)
+    in_cart = cart_order_ids(viewer) if options.carts_enabled else set()
     cards = (
-        upcoming_courses(viewer=viewer, student=student, with_orders=options.carts_enabled) if student else []
+        upcoming_courses(viewer=viewer, student=student, in_cart=in_cart if options.carts_enabled else None)
+        if student
+        else []
     )
     reasons = absences.student_reasons(viewer.organization.pk)
-    return render(request, "portal/courses.html", _context(request, viewer, cards=cards, reasons=reasons))
+    return render(
+        request,
+        "portal/courses.html",
+        _context(request, viewer, in_cart=in_cart, cards=cards, reasons=reasons),
+    )
 
 
 @require_POST
@@ -265,12 +281,11 @@ def absence_clear(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
 @require_GET
 @portal_view
 def pay(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
-    if not portal_settings(viewer.organization.pk).carts_enabled:
+    if not viewer_settings(viewer).carts_enabled:
         raise Http404
-    _sync(viewer)
-    in_cart = cart_order_ids(viewer)
-    rows = [(o, order_purpose(o), o.pk in in_cart) for o in payable_online(viewer)]
-    return render(request, "portal/pay.html", _context(request, viewer, rows=rows))
+    in_cart = _order_ids(services.current_cart(viewer))
+    rows = [(o, purpose, o.pk in in_cart) for o, purpose in with_purposes(list(payable_online(viewer)))]
+    return render(request, "portal/pay.html", _context(request, viewer, in_cart=in_cart, rows=rows))
 
 
 def _amount_from(request: HttpRequest) -> int | None:
@@ -298,10 +313,10 @@ def cart_remove(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
 @require_GET
 @portal_view
 def cart(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
-    if not portal_settings(viewer.organization.pk).carts_enabled:
+    if not viewer_settings(viewer).carts_enabled:
         raise Http404
-    _sync(viewer)
-    the_cart, lines = services.cart_lines(viewer)
+    the_cart = services.current_cart(viewer)
+    lines = services.cart_lines(viewer, the_cart) if the_cart is not None else []
     total = sum(line.amount for line in lines)
     pay_url = ""
     if the_cart is not None and the_cart.status == the_cart.Status.FROZEN and the_cart.out_trade_no:
@@ -309,7 +324,15 @@ def cart(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
     return render(
         request,
         "portal/cart.html",
-        _context(request, viewer, cart=the_cart, lines=lines, total=total, pay_url=pay_url),
+        _context(
+            request,
+            viewer,
+            in_cart=_order_ids(the_cart),
+            cart=the_cart,
+            lines=lines,
+            total=total,
+            pay_url=pay_url,
+        ),
     )
 
 
@@ -341,8 +364,11 @@ def checkout_return(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
     """Where the payer comes back from the gateway: ask the provider before saying anything."""
     from feedesk.portal.models import Cart
 
-    services.sync_cart(viewer=viewer, ask_provider=True)
-    last = Cart.objects.filter(owner=viewer.user, organization=viewer.organization).order_by("-pk").first()
+    last = services.sync_cart(viewer=viewer, ask_provider=True)
+    if last is None:
+        last = (
+            Cart.objects.filter(owner=viewer.user, organization=viewer.organization).order_by("-pk").first()
+        )
     if last is not None and last.status == Cart.Status.PAID and last.payment_id:
         messages.success(request, _("Thank you, your payment was received."))
         return redirect("portal:receipt", payment_id=last.payment_id)
@@ -352,9 +378,11 @@ def checkout_return(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
     return redirect("portal:cart")
 
 
-def _sync(viewer: PortalViewer) -> None:
-    if portal_settings(viewer.organization.pk).carts_enabled:
-        services.sync_cart(viewer=viewer)
+def _sync(viewer: PortalViewer) -> set[int] | None:
+    """Bring the cart up to date with its payment; the order ids in it (None with payments off)."""
+    if viewer_settings(viewer).carts_enabled:
+        return _order_ids(services.current_cart(viewer))
+    return None
 
 
 @require_GET

@@ -16,6 +16,7 @@ from feedesk.portal.services import (
     invite_guardian,
     request_reset_code,
     set_password_with_code,
+    sync_cart,
     update_portal_settings,
 )
 from tests.conftest import School
@@ -349,3 +350,41 @@ def test_return_page_without_a_payment_says_so(family):
     client = family.client()
     response = client.get("/portal/cart/return/", follow=True)
     assert "did not go through" in html(response)
+
+
+def test_page_views_read_a_handful_of_rows(family, django_assert_max_num_queries):
+    """Each page reads the session, the user and the family once; the cart is not read twice."""
+    client = family.client()
+    with django_assert_max_num_queries(10):
+        client.get("/portal/courses/")
+    with django_assert_max_num_queries(6):
+        client.get("/portal/pay/")
+    with django_assert_max_num_queries(9):
+        client.post("/portal/cart/add/", {"order": family.orders[0].pk})
+    with django_assert_max_num_queries(6):
+        client.get("/portal/cart/")
+
+
+def test_a_checkout_the_provider_never_saw_reopens_the_cart(family, school, monkeypatch):
+    from feedesk.gateways.models import OnlinePayment, OnlineStatus
+    from feedesk.gateways.registry import SimulatedGateway
+    from feedesk.gateways.services import save_gateway_config
+
+    save_gateway_config(actor=school.principal, active="simulated")
+    viewer = viewer_for(family.user)
+    add_to_cart(viewer=viewer, order_id=family.orders[0].pk)
+
+    def crash(*args, **kwargs):
+        raise SystemExit("the worker died before asking the provider")
+
+    monkeypatch.setattr(SimulatedGateway, "create", crash)
+    with pytest.raises(SystemExit):
+        checkout(viewer=viewer, client="phone", return_url="http://testserver/portal/cart/return/")
+    monkeypatch.undo()
+    cart = Cart.objects.get(owner=family.user)
+    assert cart.status == Cart.Status.FROZEN and cart.out_trade_no
+    online = OnlinePayment.objects.get(out_trade_no=cart.out_trade_no)
+    assert online.status == OnlineStatus.CREATED
+    assert sync_cart(viewer=viewer).status == Cart.Status.FROZEN  # not yet: it may still be on its way
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now() - datetime.timedelta(minutes=3))
+    assert sync_cart(viewer=viewer).status == Cart.Status.OPEN
