@@ -4,10 +4,14 @@ The loader plans a term of desk work with a seeded random generator (names, fami
 what each family pays and when), then replays it in time order. The services stamp rows with
 `timezone.now()`, so during the replay that clock is moved to each event's moment: orders are
 issued, payments received and journal entries recorded when they would have been, ending today.
+The class hours (sessions, roll calls, absences: see `feedesk.demo.hours`) are replayed on the
+same clock, so a roll call's consumption entry is recorded a few minutes after its session starts.
 """
 
 import dataclasses
 import datetime
+import heapq
+import itertools
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,12 +25,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from feedesk.attendance.models import Attendance, Session
+from feedesk.attendance.selectors import renewal_warnings
 from feedesk.billing.models import Order
 from feedesk.billing.services import Discount, DiscountKind, LineDraft, cancel_order, create_order
 from feedesk.catalog.models import ClassGroup, Course, Subject
 from feedesk.catalog.services import create_class, create_course, create_subject
 from feedesk.core.permissions import Role
 from feedesk.demo import data
+from feedesk.demo.hours import TermHours
 from feedesk.enrolment.services import enrol_student
 from feedesk.ledger.models import JournalEntry
 from feedesk.ledger.selectors import verify_ledger
@@ -64,10 +71,20 @@ class DemoSummary:
     orders: int
     payments: int
     entries: int
+    sessions: int
+    cancelled_sessions: int
+    roll_calls: int
+    marks: int
+    reported_absences: int
+    renewal_warnings: int
 
 
 def summarize(organization: Organization, *, created: bool) -> DemoSummary:
     org_id = organization.pk
+    sessions = Session.objects.filter(organization_id=org_id)
+    marks = Attendance.objects.filter(organization_id=org_id, is_current=True)
+    principal = User.objects.filter(organization_id=org_id, role=Role.PRINCIPAL).order_by("pk").first()
+    warnings = renewal_warnings(user=principal) if principal is not None else []
     return DemoSummary(
         organization=organization,
         created=created,
@@ -80,6 +97,13 @@ def summarize(organization: Organization, *, created: bool) -> DemoSummary:
         orders=Order.objects.filter(organization_id=org_id).count(),
         payments=Payment.objects.filter(organization_id=org_id).count(),
         entries=JournalEntry.objects.filter(organization_id=org_id).count(),
+        sessions=sessions.count(),
+        cancelled_sessions=sessions.filter(status=Session.Status.CANCELLED).count(),
+        # Sessions whose roll call staff took (a family's reported leave alone is not one).
+        roll_calls=marks.filter(set_by_role=Attendance.SetBy.STAFF).values("session_id").distinct().count(),
+        marks=marks.count(),
+        reported_absences=marks.exclude(set_by_role=Attendance.SetBy.STAFF).count(),
+        renewal_warnings=sum(len(group) for _adviser, group in warnings),
     )
 
 
@@ -187,7 +211,9 @@ class _Loader:
         self.term_start = start - datetime.timedelta(days=start.weekday())
         self.term_end = self.term_start + datetime.timedelta(weeks=20, days=-1)
         self.setup_at = self._moment(self.term_start - datetime.timedelta(days=28), hour=10)
+        # A heap of (moment, serial, action); replayed actions may plan more (a make-up lesson).
         self.events: list[tuple[datetime.datetime, int, Callable[[], None]]] = []
+        self.serial = itertools.count()
         self.used_phones: set[str] = {data.GUARDIAN_PHONE, "13911112222"}  # the portal family's
         self.payment_serial = 0
         self.channel_cycle = [c for c, _w in _CHANNEL_WEIGHTS]
@@ -198,8 +224,12 @@ class _Loader:
         self.students: dict[int, Student] = {}
         self.guardians: dict[str, Guardian] = {}
         self.orders: dict[str, int] = {}
+        self.enrolments: dict[str, int] = {}  # enrolment key → Enrolment pk
+        self.planned_enrolments: dict[str, tuple[StudentPlan, int, str, dict[str, Any]]] = {}
+        self.cancelling: set[str] = set()  # enrolment keys whose order is still to be cancelled
         self.payments: dict[str, Payment] = {}
         self.password = ""
+        self.hours = TermHours(self)
 
     # time ------------------------------------------------------------------------------------
 
@@ -228,7 +258,7 @@ class _Loader:
         return max(self._moment(day), moment + datetime.timedelta(minutes=1))
 
     def _at(self, moment: datetime.datetime, action: Callable[[], None]) -> None:
-        self.events.append((moment, len(self.events), action))
+        heapq.heappush(self.events, (moment, next(self.serial), action))
 
     # people ----------------------------------------------------------------------------------
 
@@ -459,6 +489,7 @@ class _Loader:
             "external_notes": self.rng.choice(_ONLINE_NOTES) if online else "",
             "internal_notes": internal,
         }
+        self.planned_enrolments[key] = (plan, class_index, behaviour, options)
         self._at(at, partial(self._enrol, plan, class_index, key, options))
         pay_at = self._later(at, 3, 15)
         if behaviour == "paid_now":
@@ -476,6 +507,7 @@ class _Loader:
                 later = self._days_later(pay_at, 5, 35)
                 self._plan_pay(plan, later, self._payment("balance", later, key))
         elif behaviour == "cancel":
+            self.cancelling.add(key)
             reason = self.rng.choice(_CANCEL_REASONS)
             self._at(self._days_later(at, 1, 4), partial(self._cancel, plan, key, reason))
 
@@ -560,14 +592,20 @@ class _Loader:
     def run(self) -> Organization:
         self.clock.move_to(self.setup_at)
         organization = self._setup()
+        self.hours.set_up()
         plans = self.plan_families()
         self.assign_classes(plans)
         self.plan_orders(plans)
-        for moment, _n, action in sorted(self.events, key=lambda e: (e[0], e[1])):
+        # The portal family's guardian signs up for the portal the day after registering.
+        self._at(self._days_later(plans[0].registered, 1, 1), partial(self._portal_login, organization))
+        self.hours.plan(plans)
+        while self.events:
+            moment, _n, action = heapq.heappop(self.events)
             self.clock.move_to(moment)
             action()
         self.clock.move_to(self.latest)
-        self._portal_login(organization)
+        # Web options → Carts & Checkout: the demo family can pay from the portal.
+        update_portal_settings(actor=self.staff["principal"], carts_enabled=True, allow_partial=True)
         return organization
 
     def _setup(self) -> Organization:
@@ -653,13 +691,14 @@ class _Loader:
         )
 
     def _enrol(self, plan: StudentPlan, class_index: int, key: str, options: dict[str, Any]) -> None:
-        _enrolment, order = enrol_student(
+        enrolment, order = enrol_student(
             actor=self._desk(plan),
             student=self.students[plan.key],
             class_group=self.class_groups[class_index],
             **options,
         )
         self.orders[key] = order.pk
+        self.enrolments[key] = enrolment.pk
 
     def _manual_order(self, plan: StudentPlan, key: str, options: dict[str, Any]) -> None:
         order = create_order(actor=self._desk(plan), student=self.students[plan.key], **options)
@@ -675,6 +714,7 @@ class _Loader:
         self.orders[key] = order.pk
 
     def _cancel(self, plan: StudentPlan, key: str, reason: str) -> None:
+        self.cancelling.discard(key)
         order = Order.objects.get(pk=self.orders[key])
         if order.paid == 0:
             cancel_order(actor=self._desk(plan), order=order, reason=reason)
@@ -738,8 +778,7 @@ class _Loader:
             display_name=guardian.name,
         )
         Guardian.objects.filter(pk=guardian.pk).update(user=user)
-        # Web options → Carts & Checkout: the demo family can pay from the portal.
-        update_portal_settings(actor=self.staff["principal"], carts_enabled=True, allow_partial=True)
+        guardian.user = user
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

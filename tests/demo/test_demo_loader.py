@@ -9,12 +9,15 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from feedesk.attendance.calendar import statutory_holidays
+from feedesk.attendance.models import AbsenceReason, Attendance, MakeupCredit, Session
+from feedesk.attendance.selectors import renewal_warnings
 from feedesk.billing.models import Order, OrderStatus
 from feedesk.catalog.models import ClassGroup, Course, PriceModel, Subject
 from feedesk.core.permissions import Role
 from feedesk.demo import data
 from feedesk.enrolment.models import Enrolment
-from feedesk.ledger.models import Account, AccountRole, ChainHead, JournalEntry, Posting
+from feedesk.ledger.models import Account, AccountRole, ChainHead, EntryCode, JournalEntry, Posting
 from feedesk.ledger.selectors import verify_ledger
 from feedesk.organizations.models import Campus, Organization
 from feedesk.payments.models import Allocation, Channel, Payment
@@ -112,6 +115,98 @@ def test_money_covers_every_state_and_the_ledger_verifies(demo):
     report = verify_ledger()
     assert report.ok, report.problems
     assert report.entries_checked == JournalEntry.objects.filter(organization=org).count() > 0
+
+
+def test_sessions_roll_calls_absences_and_renewals(demo):
+    org = demo
+    now, today = timezone.now(), timezone.localdate()
+    sessions = Session.objects.filter(organization=org)
+    regular = sessions.filter(kind=Session.Kind.REGULAR)
+    generated = {}  # class → the dates its weekly schedule gave, before any lesson was moved
+    for group_id, origin in regular.values_list("class_group_id", "origin"):
+        generated.setdefault(group_id, []).append(datetime.date.fromisoformat(origin.split("@")[0]))
+    for group in ClassGroup.objects.filter(organization=org):
+        dates = sorted(generated[group.pk])
+        assert group.start_date <= dates[0] < group.start_date + datetime.timedelta(days=21)  # holidays
+        assert group.end_date - datetime.timedelta(days=28) <= dates[-1] <= group.end_date
+        assert len(dates) >= 12
+    everything = [d for dates in generated.values() for d in dates]
+    holidays, _provisional = statutory_holidays(min(everything), max(everything))
+    assert holidays and not holidays & set(everything)
+    # Staff called some lessons off, moved one to another day and had one taught by a substitute.
+    cancelled = sessions.filter(status=Session.Status.CANCELLED)
+    assert cancelled.exists() and not Attendance.objects.filter(session__in=cancelled).exists()
+    assert regular.filter(original_date__isnull=False).exclude(note="").exists()
+    assert any(s.instructor_id != s.class_group.instructor_id for s in regular.select_related("class_group"))
+
+    marks = Attendance.objects.filter(organization=org, is_current=True)
+    staff = marks.filter(set_by_role=Attendance.SetBy.STAFF)
+    called = regular.filter(marks__in=staff).distinct()
+    joined = {}  # class → when its first student (still enrolled) joined
+    for enrolment in Enrolment.objects.filter(organization=org, status=Enrolment.Status.ACTIVE):
+        first = joined.get(enrolment.class_group_id, enrolment.created_at)
+        joined[enrolment.class_group_id] = min(first, enrolment.created_at)
+    due = [  # past lessons of a class that had students by then
+        s
+        for s in regular.filter(status=Session.Status.SCHEDULED, date__lt=today)
+        if s.class_group_id in joined
+        and joined[s.class_group_id] < timezone.make_aware(datetime.datetime.combine(s.date, s.start_time))
+    ]
+    taken = set(called.values_list("pk", flat=True))
+    assert len(taken) >= 0.8 * len(due), "most past lessons have had their roll call"
+    assert any(s.pk not in taken for s in due), "a roll call is still to be taken"
+    posted = {}  # session → the entries its staff marks recognised tuition in
+    for session_id, entry_id in staff.exclude(entry=None).values_list("session_id", "entry_id"):
+        posted.setdefault(session_id, set()).add(entry_id)
+    assert len(posted) >= 0.8 * len(taken)
+    for session in called.select_related("roll_call_entry"):
+        starts = timezone.make_aware(datetime.datetime.combine(session.date, session.start_time))
+        assert starts < session.roll_called_at <= now
+        if session.pk in posted:  # one consumption entry for the whole roll call
+            entry = session.roll_call_entry
+            assert posted[session.pk] == {entry.pk} and entry.code == EntryCode.CONSUMPTION
+            assert entry.effective_date == session.date and starts < entry.recorded_at <= now
+    consumption = JournalEntry.objects.filter(organization=org, code=EntryCode.CONSUMPTION)
+    assert consumption.count() >= len(posted) and len(set(e.recorded_at for e in consumption)) > 10
+
+    # Mostly present; sick leave uses no hours, absence without notice does, personal leave grants
+    # a make-up credit that some students have since spent at a make-up lesson.
+    statuses = Counter(staff.values_list("status", flat=True))
+    assert statuses[Attendance.Status.PRESENT] > 0.8 * sum(statuses.values())
+    assert staff.filter(reason__code="sick").exists()
+    assert all(m.hours == 0 for m in marks.filter(reason__code="sick"))
+    no_shows = staff.filter(status=Attendance.Status.ABSENT, reason__code="no_show").select_related("session")
+    assert no_shows and all(m.hours == m.session.hours for m in no_shows)
+    assert MakeupCredit.objects.filter(organization=org, granted_by__reason__code="personal").exists()
+    used = marks.filter(makeup_credit_used=True, session__kind=Session.Kind.EXTRA)
+    assert used.exists() and all(m.hours == 0 and hasattr(m, "makeup_used") for m in used)
+
+    # Families reported leave in the portal, with reasons they may use, some for lessons to come.
+    reported = marks.exclude(set_by_role=Attendance.SetBy.STAFF).select_related("reason", "session")
+    assert all(m.reason.usable_by_students for m in reported)
+    coming = [
+        m
+        for m in reported.filter(session__date__gte=today)
+        if timezone.make_aware(datetime.datetime.combine(m.session.date, m.session.start_time)) > now
+    ]
+    assert len(coming) >= 2
+    guardian = Guardian.objects.get(organization=org, phone=data.GUARDIAN_PHONE)
+    children = set(guardian.students.values_list("pk", flat=True))
+    assert any(
+        m.student_id in children and m.set_by == guardian.user and m.set_by_role == Attendance.SetBy.GUARDIAN
+        for m in coming
+    )
+    assert AbsenceReason.objects.filter(organization=org, usable_by_students=False).exists()
+
+    # 续费预警: some students' hours are (nearly) used up, two lesson cards expire soon.
+    warnings = [
+        w for _adviser, group in renewal_warnings(user=User.objects.get(username="principal")) for w in group
+    ]
+    assert any(w.low_hours for w in warnings) and sum(w.expiring for w in warnings) >= 2
+    assert Enrolment.objects.filter(organization=org, consumed_hours__gt=0).count() > 20
+
+    report = verify_ledger(organization_id=org.pk)
+    assert report.ok, report.problems
 
 
 def test_second_run_changes_nothing_and_prints_the_logins(demo):

@@ -48,6 +48,12 @@ class Command(BaseCommand):
             "orders": summary.orders,
             "payments": summary.payments,
             "entries": summary.entries,
+            "sessions": summary.sessions,
+            "cancelled": summary.cancelled_sessions,
+            "roll_calls": summary.roll_calls,
+            "marks": summary.marks,
+            "reported": summary.reported_absences,
+            "renewals": summary.renewal_warnings,
         }
         if summary.created:
             self.stdout.write(
@@ -58,6 +64,14 @@ class Command(BaseCommand):
                     "(ledger verified)."
                 )
                 % {**facts, "seconds": time.monotonic() - started}
+            )
+            self.stdout.write(
+                _(
+                    "Class hours: %(sessions)s sessions (%(cancelled)s cancelled), %(roll_calls)s roll "
+                    "calls with %(marks)s attendance marks, %(reported)s absences reported in the portal, "
+                    "%(renewals)s renewal warnings."
+                )
+                % facts
             )
         else:
             self.stdout.write(
