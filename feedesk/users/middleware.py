@@ -1,5 +1,6 @@
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
@@ -11,7 +12,9 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = request.session.get("feedesk_language") if hasattr(request, "session") else None
+        # Without a session cookie there is no profile language to find (API calls, first visits).
+        signed_in = settings.SESSION_COOKIE_NAME in request.COOKIES and hasattr(request, "session")
+        language = request.session.get("feedesk_language") if signed_in else None
         if language:
             request.COOKIES.setdefault("django_language", language)
             request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
