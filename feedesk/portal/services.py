@@ -466,6 +466,7 @@ def checkout(
             return_url=return_url,
             organization=viewer.organization,
             orders={line.order.pk: line.order for line in lines},
+            guardian_student_ids=viewer.student_ids if viewer.guardian is not None else None,
         )
         cart.status, cart.out_trade_no, cart.updated_at = (
             Cart.Status.FROZEN,
