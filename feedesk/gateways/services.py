@@ -280,19 +280,24 @@ def open_online_payment(
         f"{organization.name} " + " ".join(f"#{orders[a.order_id].number}" for a in allocations)
     )
     gateway_system_user(organization=school)
-    online = OnlinePayment.objects.create(
-        organization=organization,
-        student=student,
-        guardian=guardian,
-        out_trade_no=_new_out_trade_no(),
-        amount=amount,
-        currency=organization.currency,
-        description=text[:127],
-        requested_allocations=[{"order_id": a.order_id, "amount": a.amount} for a in allocations],
-        gateway=gateway.kind,
-        client=client,
-        return_url=return_url[:500],
+    online: OnlinePayment = sql.new(
+        OnlinePayment,
+        {
+            "organization_id": organization.pk,
+            "student_id": student.pk,
+            "guardian_id": guardian.pk if guardian is not None else None,
+            "out_trade_no": _new_out_trade_no(),
+            "amount": amount,
+            "currency": organization.currency,
+            "description": text[:127],
+            "requested_allocations": [{"order_id": a.order_id, "amount": a.amount} for a in allocations],
+            "gateway": gateway.kind,
+            "client": client,
+            "return_url": return_url[:500],
+        },
+        related={"organization": organization, "student": student, "guardian": guardian},
     )
+    sql.insert_instance(online)
     record_audit(
         actor=guardian.user if guardian is not None else None,
         action="online_payment.started",
@@ -353,22 +358,28 @@ def _log(
     before: str = "",
     after: str = "",
 ) -> OnlinePaymentEvent:
-    return OnlinePaymentEvent.objects.create(
-        organization_id=online.organization_id if online else organization_id,
-        online_payment=online,
-        gateway=online.gateway if online else gateway,
-        source=source,
-        verified=verified,
-        outcome=outcome,
-        reason=reason[:64],
-        out_trade_no=(status.out_trade_no if status else (online.out_trade_no if online else ""))[:64],
-        reported_status=status.status if status else "",
-        amount=status.amount if status else None,
-        provider_transaction_id=status.provider_transaction_id[:64] if status else "",
-        status_before=before,
-        status_after=after,
-        data={"raw_state": status.raw_state, **status.data} if status else {},
+    event: OnlinePaymentEvent = sql.new(
+        OnlinePaymentEvent,
+        {
+            "organization_id": online.organization_id if online else organization_id,
+            "online_payment_id": online.pk if online else None,
+            "gateway": online.gateway if online else gateway,
+            "source": source,
+            "verified": verified,
+            "outcome": outcome,
+            "reason": reason[:64],
+            "out_trade_no": (status.out_trade_no if status else (online.out_trade_no if online else ""))[:64],
+            "reported_status": status.status if status else "",
+            "amount": status.amount if status else None,
+            "provider_transaction_id": status.provider_transaction_id[:64] if status else "",
+            "status_before": before,
+            "status_after": after,
+            "data": {"raw_state": status.raw_state, **status.data} if status else {},
+        },
+        related={"online_payment": online},
     )
+    sql.insert_instance(event)  # every status a provider reports writes one
+    return event
 
 
 def _post_payment(online: OnlinePayment, status: ProviderStatus) -> Payment:
@@ -497,7 +508,11 @@ def _apply_locked(online: OnlinePayment, status: ProviderStatus, *, source: str)
         online.payment = payment
     if new in (OnlineStatus.SUCCEEDED, OnlineStatus.FAILED, OnlineStatus.CLOSED):
         online.completed_at = timezone.now()
-    online.save(update_fields=["status", "provider_transaction_id", "payment", "completed_at", "updated_at"])
+    online.updated_at = timezone.now()
+    changed = ("status", "provider_transaction_id", "payment_id", "completed_at", "updated_at")
+    sql.update_by_pk(
+        OnlinePayment, [online.pk], assign={name: {online.pk: getattr(online, name)} for name in changed}
+    )
     _log(
         online,
         source=source,
