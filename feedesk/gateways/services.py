@@ -5,15 +5,18 @@ import datetime
 import json
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from feedesk.audit.services import record_audit
 from feedesk.billing.models import Order
+from feedesk.core import sql
 from feedesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from feedesk.core.money import check_amount, format_money
 from feedesk.core.permissions import Capability, Role, require
@@ -202,29 +205,44 @@ def open_online_payment(
     return_url: str = "",
     organization: Organization | None = None,
     orders: Mapping[int, Order] | None = None,
+    guardian_student_ids: Collection[int] | None = None,
 ) -> OpenedPayment:
     """Check the allocations and record the online payment (CREATED) with its audit row.
 
     Runs in the caller's transaction, so a checkout can freeze its cart and open its payment
     together. `orders` are the caller's own reads of the allocated orders, taken under lock
     within the same transaction (the portal's re-priced cart); without them they are read here.
+    `guardian_student_ids` are the guardian's students as the caller read them for this request
+    (the portal's viewer); without them the guardian's link to the student is read here.
     The provider is not called: see request_online_payment, outside any transaction.
     """
     if client not in ClientKind.values:
         raise ValidationFailed(_("Unknown device kind."), code="client_invalid")
     if guardian is not None and (
         guardian.organization_id != student.organization_id
-        or not StudentGuardian.objects.filter(student=student, guardian=guardian).exists()
+        or not (
+            student.pk in guardian_student_ids
+            if guardian_student_ids is not None
+            else StudentGuardian.objects.filter(student=student, guardian=guardian).exists()
+        )
     ):
         raise NotFound(_("Not found."))
     if not allocations:
         raise ValidationFailed(_("The cart is empty."), code="cart_empty")
     if organization is None or organization.pk != student.organization_id:
         organization = Organization.objects.get(pk=student.organization_id)
-    config = GatewayConfig.objects.filter(organization=organization).first()
+    # The school's simulated keys and gateway system account come with its configuration.
+    config = (
+        GatewayConfig.objects.select_related(
+            "organization__simulated_gateway_keys", "organization__gateway_system_account__user"
+        )
+        .filter(organization=organization)
+        .first()
+    )
     if config is None or not config.active:
         raise Conflict(_("Online payment is not set up for this school."), code="gateway_not_configured")
-    gateway = gateway_for(organization, config.active, config)
+    school = config.organization
+    gateway = gateway_for(school, config.active, config)
     if orders is None:
         orders = {
             # One checkout may pay the orders of a family's children (students sharing a guardian).
@@ -261,20 +279,25 @@ def open_online_payment(
     text = description or (
         f"{organization.name} " + " ".join(f"#{orders[a.order_id].number}" for a in allocations)
     )
-    gateway_system_user(organization=organization)
-    online = OnlinePayment.objects.create(
-        organization=organization,
-        student=student,
-        guardian=guardian,
-        out_trade_no=_new_out_trade_no(),
-        amount=amount,
-        currency=organization.currency,
-        description=text[:127],
-        requested_allocations=[{"order_id": a.order_id, "amount": a.amount} for a in allocations],
-        gateway=gateway.kind,
-        client=client,
-        return_url=return_url[:500],
+    gateway_system_user(organization=school)
+    online: OnlinePayment = sql.new(
+        OnlinePayment,
+        {
+            "organization_id": organization.pk,
+            "student_id": student.pk,
+            "guardian_id": guardian.pk if guardian is not None else None,
+            "out_trade_no": _new_out_trade_no(),
+            "amount": amount,
+            "currency": organization.currency,
+            "description": text[:127],
+            "requested_allocations": [{"order_id": a.order_id, "amount": a.amount} for a in allocations],
+            "gateway": gateway.kind,
+            "client": client,
+            "return_url": return_url[:500],
+        },
+        related={"organization": organization, "student": student, "guardian": guardian},
     )
+    sql.insert_instance(online)
     record_audit(
         actor=guardian.user if guardian is not None else None,
         action="online_payment.started",
@@ -335,22 +358,28 @@ def _log(
     before: str = "",
     after: str = "",
 ) -> OnlinePaymentEvent:
-    return OnlinePaymentEvent.objects.create(
-        organization_id=online.organization_id if online else organization_id,
-        online_payment=online,
-        gateway=online.gateway if online else gateway,
-        source=source,
-        verified=verified,
-        outcome=outcome,
-        reason=reason[:64],
-        out_trade_no=(status.out_trade_no if status else (online.out_trade_no if online else ""))[:64],
-        reported_status=status.status if status else "",
-        amount=status.amount if status else None,
-        provider_transaction_id=status.provider_transaction_id[:64] if status else "",
-        status_before=before,
-        status_after=after,
-        data={"raw_state": status.raw_state, **status.data} if status else {},
+    event: OnlinePaymentEvent = sql.new(
+        OnlinePaymentEvent,
+        {
+            "organization_id": online.organization_id if online else organization_id,
+            "online_payment_id": online.pk if online else None,
+            "gateway": online.gateway if online else gateway,
+            "source": source,
+            "verified": verified,
+            "outcome": outcome,
+            "reason": reason[:64],
+            "out_trade_no": (status.out_trade_no if status else (online.out_trade_no if online else ""))[:64],
+            "reported_status": status.status if status else "",
+            "amount": status.amount if status else None,
+            "provider_transaction_id": status.provider_transaction_id[:64] if status else "",
+            "status_before": before,
+            "status_after": after,
+            "data": {"raw_state": status.raw_state, **status.data} if status else {},
+        },
+        related={"online_payment": online},
     )
+    sql.insert_instance(event)  # every status a provider reports writes one
+    return event
 
 
 def _post_payment(online: OnlinePayment, status: ProviderStatus) -> Payment:
@@ -376,89 +405,146 @@ def _post_payment(online: OnlinePayment, status: ProviderStatus) -> Payment:
         ],
         idempotency_key=f"online:{online.out_trade_no}",
         cap_allocations=True,
+        # Every posting of this key runs under the online payment's lock (_apply).
+        key_held_by_caller=True,
     )
+
+
+# What applying a provider status needs, read with the online payment's lock in one statement:
+# the school, its gateway system account and that account's user (who records the payment),
+# and the student paid for.
+_LOCKED_WITH = (
+    (OnlinePayment, "op"),
+    (Organization, "o"),
+    (SystemAccount, "sa"),
+    (User, "u"),
+    (Student, "st"),
+)
+
+
+@lru_cache(maxsize=8)
+def _lock_online_statement(vendor: str, where: str) -> str:
+    table = {model: model._meta.db_table for model, _alias in _LOCKED_WITH}
+    selected = ", ".join(sql.columns(m, sql.concrete_names(m), alias) for m, alias in _LOCKED_WITH)
+    lock = sql.lock_clause()
+    # Lock only the payment's row: FOR UPDATE on the joined organization would block every
+    # insert that references it (a desk payment holding an order lock) and deadlock. The last
+    # column says whether the system user is limited to campuses (normally it is not).
+    return (
+        f"SELECT {selected}, EXISTS (SELECT 1 FROM {User.campuses.through._meta.db_table} uc "
+        "WHERE uc.user_id = u.id) "
+        f"FROM {table[OnlinePayment]} op JOIN {table[Organization]} o ON o.id = op.organization_id "
+        f"JOIN {table[Student]} st ON st.id = op.student_id "
+        f"LEFT JOIN {table[SystemAccount]} sa ON sa.organization_id = o.id "
+        f"LEFT JOIN {table[User]} u ON u.id = sa.user_id "
+        f"WHERE {where}" + (f"{lock} OF op" if lock else "")
+    )
+
+
+def _locked_online_payment(
+    *, pk: int | None = None, organization_id: int | None = None, out_trade_no: str = ""
+) -> OnlinePayment | None:
+    """The online payment with `pk`, or the school's with `out_trade_no`, locked, with its
+    school, gateway system user (its campus limitation known) and student."""
+    params: list[object]
+    if pk is not None:
+        where, params = "op.id = %s", [pk]
+    else:
+        where, params = "op.organization_id = %s AND op.out_trade_no = %s", [organization_id, out_trade_no]
+    rows = sql.fetch(_lock_online_statement(connection.vendor, where), params)
+    if not rows:
+        return None
+    row, start, parts = rows[0], 0, []
+    for model, _alias in _LOCKED_WITH:
+        names = sql.concrete_names(model)
+        values = row[start : start + len(names)]
+        parts.append(sql.read(model, names, values) if values[0] is not None else None)
+        start += len(names)
+    online, organization, account, user, student = parts
+    if account is not None and user is not None:
+        if not row[-1]:
+            user._campus_ids = None  # not limited to campuses: record_payment's check reads nothing
+        _cache(account, "user", user)
+    _cache(organization, "gateway_system_account", account)
+    _cache(online, "organization", organization)
+    _cache(online, "student", student)
+    return online
+
+
+def _cache(instance: Any, name: str, value: Any) -> None:
+    """Keep a related object (or, for a one-to-one read as missing, None) on the instance."""
+    instance._meta.get_field(name).set_cached_value(instance, value)
 
 
 def _apply(online_id: int, status: ProviderStatus, *, source: str) -> OnlinePayment:
     """Move an online payment by a verified provider status. Monotonic, idempotent, posts once."""
     with transaction.atomic():
-        # Lock only this row: FOR UPDATE on the joined organization would block every insert
-        # that references it (a desk payment holding an order lock) and deadlock.
-        online = (
-            OnlinePayment.objects.select_for_update(of=("self",))
-            .select_related("organization__gateway_system_account__user", "student")
-            .get(pk=online_id)
-        )
-        before = online.status
-        new = status.status
-        if new == OnlineStatus.SUCCEEDED and before == OnlineStatus.SUCCEEDED:
-            _log(
-                online,
-                source=source,
-                outcome=Event.Outcome.DUPLICATE,
-                status=status,
-                verified=True,
-                before=before,
-                after=before,
-            )
-            return online
-        if new == before:
-            _log(
-                online,
-                source=source,
-                outcome=Event.Outcome.NO_CHANGE,
-                status=status,
-                verified=True,
-                before=before,
-                after=before,
-            )
-            return online
-        if STATUS_RANK[OnlineStatus(new)] <= STATUS_RANK[OnlineStatus(before)]:
-            # A late "pending" or "failed" never undoes a later state.
-            _log(
-                online,
-                source=source,
-                outcome=Event.Outcome.IGNORED,
-                status=status,
-                verified=True,
-                before=before,
-                after=before,
-            )
-            return online
-        online.status = new
-        if status.provider_transaction_id:
-            online.provider_transaction_id = status.provider_transaction_id
-        if new == OnlineStatus.SUCCEEDED:
-            online.payment = _post_payment(online, status)
-        if new in (OnlineStatus.SUCCEEDED, OnlineStatus.FAILED, OnlineStatus.CLOSED):
-            online.completed_at = timezone.now()
-        online.save(
-            update_fields=["status", "provider_transaction_id", "payment", "completed_at", "updated_at"]
-        )
-        _log(
-            online,
-            source=source,
-            outcome=Event.Outcome.APPLIED,
-            status=status,
-            verified=True,
-            before=before,
-            after=new,
-        )
-        record_audit(
-            actor=online.payment.recorded_by if online.payment else None,
-            action=f"online_payment.{new}",
-            target=online,
-            amount=online.amount if new == OnlineStatus.SUCCEEDED else None,
-            data={"source": source, "provider_transaction_id": online.provider_transaction_id},
-        )
+        online = _locked_online_payment(pk=online_id)
+        if online is None:
+            raise OnlinePayment.DoesNotExist(f"online payment {online_id}")
+        return _apply_locked(online, status, source=source)
+
+
+def _apply_locked(online: OnlinePayment, status: ProviderStatus, *, source: str) -> OnlinePayment:
+    """_apply, in the caller's transaction, to an online payment it has locked.
+
+    On a DomainError (the posting failed) `online` is left as it was read.
+    """
+    before = online.status
+    new = status.status
+    kept: str = ""
+    if new == before:
+        kept = Event.Outcome.DUPLICATE if new == OnlineStatus.SUCCEEDED else Event.Outcome.NO_CHANGE
+    elif STATUS_RANK[OnlineStatus(new)] <= STATUS_RANK[OnlineStatus(before)]:
+        kept = Event.Outcome.IGNORED  # a late "pending" or "failed" never undoes a later state
+    if kept:
+        _log(online, source=source, outcome=kept, status=status, verified=True, before=before, after=before)
         return online
+    payment = _post_payment(online, status) if new == OnlineStatus.SUCCEEDED else None
+    online.status = new
+    if status.provider_transaction_id:
+        online.provider_transaction_id = status.provider_transaction_id
+    if payment is not None:
+        online.payment = payment
+    if new in (OnlineStatus.SUCCEEDED, OnlineStatus.FAILED, OnlineStatus.CLOSED):
+        online.completed_at = timezone.now()
+    online.updated_at = timezone.now()
+    changed = ("status", "provider_transaction_id", "payment_id", "completed_at", "updated_at")
+    sql.update_by_pk(
+        OnlinePayment, [online.pk], assign={name: {online.pk: getattr(online, name)} for name in changed}
+    )
+    _log(
+        online,
+        source=source,
+        outcome=Event.Outcome.APPLIED,
+        status=status,
+        verified=True,
+        before=before,
+        after=new,
+    )
+    record_audit(
+        actor=online.payment.recorded_by if online.payment else None,
+        action=f"online_payment.{new}",
+        target=online,
+        amount=online.amount if new == OnlineStatus.SUCCEEDED else None,
+        data={"source": source, "provider_transaction_id": online.provider_transaction_id},
+    )
+    return online
 
 
 def _check_against_record(online: OnlinePayment, status: ProviderStatus) -> None:
+    mismatch = _mismatch_with_record(online, status)
+    if mismatch:
+        raise Refused(mismatch)
+
+
+def _mismatch_with_record(online: OnlinePayment, status: ProviderStatus) -> str:
+    """Why a verified statement does not describe this payment ("" when it does)."""
     if status.amount != online.amount:
-        raise Refused("amount_mismatch")
+        return "amount_mismatch"
     if status.currency != online.currency:
-        raise Refused("currency_mismatch")
+        return "currency_mismatch"
+    return ""
 
 
 # -- callbacks ------------------------------------------------------------------------------
@@ -489,6 +575,16 @@ def handle_callback(
     refused, logged, and posts nothing.
     """
     organization = Organization.objects.filter(slug=org_slug).select_related("simulated_gateway_keys").first()
+    if organization is None:
+        logger.warning("%s callback for an unknown school: %s", provider, org_slug)
+    return handle_school_callback(provider=provider, organization=organization, headers=headers, body=body)
+
+
+def handle_school_callback(
+    *, provider: str, organization: Organization | None, headers: Mapping[str, str], body: bytes
+) -> CallbackResult:
+    """handle_callback for the school the callback URL names, already read (None: no such school)."""
+    org_slug = organization.slug if organization is not None else "?"
     kind = GatewayKind.ALIPAY if provider == "alipay" else GatewayKind.WECHAT
     if organization is not None and kind == GatewayKind.WECHAT:
         kind = GatewayKind(_wechat_callback_gateway(organization, headers))
@@ -501,31 +597,37 @@ def handle_callback(
         except Conflict:
             raise Refused("gateway_not_configured") from None
         status = gateway.parse_callback(dict(headers), body)
-        online = OnlinePayment.objects.filter(
-            organization=organization, out_trade_no=status.out_trade_no
-        ).first()
-        if online is None:
-            raise Refused("unknown_out_trade_no")
-        if online.gateway != gateway.kind:
-            raise Refused("gateway_mismatch")
+        online, mismatch = None, ""
         try:
-            _check_against_record(online, status)
-        except Refused as refused:
-            _log(
-                online,
-                source=Event.Source.CALLBACK,
-                outcome=Event.Outcome.REFUSED,
-                reason=refused.reason,
-                status=status,
-                verified=True,
-                before=online.status,
-                after=online.status,
-            )
-            raise
-        try:
-            _apply(online.pk, status, source=Event.Source.CALLBACK)
+            with transaction.atomic():
+                # Read under its lock and checked there: an online payment's gateway, amount
+                # and currency never change once recorded.
+                online = _locked_online_payment(
+                    organization_id=organization.pk, out_trade_no=status.out_trade_no
+                )
+                if online is None:
+                    raise Refused("unknown_out_trade_no")
+                if online.gateway != gateway.kind:
+                    raise Refused("gateway_mismatch")
+                mismatch = _mismatch_with_record(online, status)
+                if mismatch:
+                    _log(
+                        online,
+                        source=Event.Source.CALLBACK,
+                        outcome=Event.Outcome.REFUSED,
+                        reason=mismatch,
+                        status=status,
+                        verified=True,
+                        before=online.status,
+                        after=online.status,
+                    )
+                else:
+                    _apply_locked(online, status, source=Event.Source.CALLBACK)
+            if mismatch:
+                raise Refused(mismatch)
         except DomainError as problem:
             # Verified but could not be posted: answer failure so the provider retries later.
+            assert online is not None
             _log(
                 online,
                 source=Event.Source.CALLBACK,

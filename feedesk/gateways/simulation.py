@@ -32,7 +32,10 @@ def complete(*, online: OnlinePayment, paid: bool) -> services.CallbackResult | 
         return None
     store.save(mark_paid(txn))
     headers, body = gateway.platform.notification(txn)
-    return services.handle_callback(provider="wechat", org_slug=organization.slug, headers=headers, body=body)
+    # The school whose callback URL the notification goes to: the payment's own.
+    return services.handle_school_callback(
+        provider="wechat", organization=organization, headers=headers, body=body
+    )
 
 
 def handle_api(

@@ -51,7 +51,8 @@ def sim_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
     if not simulated_allowed():
         raise Http404
     online = get_object_or_404(
-        OnlinePayment.objects.select_related("organization"),
+        # With the simulated keys: the pay page's outcome signs and verifies with them.
+        OnlinePayment.objects.select_related("organization__simulated_gateway_keys"),
         out_trade_no=out_trade_no,
         gateway=GatewayKind.SIMULATED,
     )

@@ -2,7 +2,7 @@
 
 import datetime
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -49,30 +49,47 @@ def open_cash_account(*, campus: Campus) -> None:
     )
 
 
-def _money_accounts(*, student: Student, channel: str) -> tuple[int, int, int]:
-    """(clearing or cash account, student receivable, student credit) ids, in one read."""
+def _money_accounts(
+    *, student: Student, channel: str, siblings: Collection[int] = ()
+) -> tuple[int, int, int, dict[int, int]]:
+    """(clearing or cash account, student receivable, student credit, {sibling: receivable}) ids,
+    in one read; `siblings` are the other students whose orders the payment settles."""
     dim: int | str
     if channel == Channel.CASH:
         money_role, where, dim = AccountRole.CASH, "campus_id = %s", student.campus_id
     else:
         money_role, where, dim = AccountRole.CLEARING, "channel = %s", channel
+    others = sorted(set(siblings) - {student.pk})
+    sibling_clause = f"OR (student_id IN ({sql.placeholders(len(others))}) AND role = %s) " if others else ""
     rows = sql.fetch(
-        "SELECT role, id FROM ledger_account "
+        "SELECT role, id, student_id FROM ledger_account "
         "WHERE (student_id = %s AND role IN (%s, %s)) "
+        f"{sibling_clause}"
         f"OR (organization_id = %s AND role = %s AND {where})",
         [
             student.pk,
             AccountRole.RECEIVABLE,
             AccountRole.STUDENT_CREDIT,
+            *([*others, AccountRole.RECEIVABLE] if others else []),
             student.organization_id,
             money_role,
             dim,
         ],
     )
-    by_role = dict(rows)
-    if len(rows) != 3 or len(by_role) != 3:
+    own = [(role, pk) for role, pk, owner in rows if owner in (student.pk, None)]
+    by_role = dict(own)
+    sibling_receivables = {owner: pk for _role, pk, owner in rows if owner not in (student.pk, None)}
+    if len(own) != 3 or len(by_role) != 3:
         raise Account.DoesNotExist(f"student {student.pk} or channel {channel} lacks its ledger accounts")
-    return by_role[money_role], by_role[AccountRole.RECEIVABLE], by_role[AccountRole.STUDENT_CREDIT]
+    missing = set(others) - set(sibling_receivables)
+    if missing:
+        raise Account.DoesNotExist(f"students {sorted(missing)} lack their receivable accounts")
+    return (
+        by_role[money_role],
+        by_role[AccountRole.RECEIVABLE],
+        by_role[AccountRole.STUDENT_CREDIT],
+        sibling_receivables,
+    )
 
 
 _ORDER_FIELDS = ("id", "organization_id", "campus_id", "student_id", "number", "status", "total", "paid")
@@ -137,22 +154,15 @@ def _allocation_legs(
     orders: dict[int, Order],
     requests: Sequence[AllocationRequest],
     payer: Student,
-    payer_receivable: int,
+    receivables: Mapping[int, int],
     payer_credit: int,
 ) -> list[Leg]:
-    """Dr the payer's credit; Cr the receivable of each allocated order's student (siblings included)."""
+    """Dr the payer's credit; Cr the receivable of each allocated order's student (siblings
+    included), from `receivables` by student id."""
     per_student: dict[int, int] = {}
     for r in requests:
         student_id = orders[r.order_id].student_id
         per_student[student_id] = per_student.get(student_id, 0) + r.amount
-    receivables = {payer.pk: payer_receivable}
-    others = [sid for sid in per_student if sid != payer.pk]
-    if others:
-        receivables.update(
-            Account.objects.filter(student_id__in=others, role=AccountRole.RECEIVABLE).values_list(
-                "student_id", "pk"
-            )
-        )
     legs = [Leg(payer_credit, sum(per_student.values()))]
     legs += [Leg(receivables[sid], -amount) for sid, amount in sorted(per_student.items())]
     return legs
@@ -244,6 +254,7 @@ def record_payment(
     allocations: Sequence[AllocationRequest] | None = None,
     idempotency_key: str | None = None,
     cap_allocations: bool = False,
+    key_held_by_caller: bool = False,
 ) -> Payment:
     """Record money received and allocate it; without allocations, oldest-due orders are paid first.
 
@@ -251,6 +262,11 @@ def record_payment(
     payment it first created. With `cap_allocations` the allocations are what the payer asked
     for earlier (an online checkout): each is capped at what its order still owes once locked,
     and orders no longer payable (paid at the desk, cancelled, gone) take nothing.
+
+    `key_held_by_caller`: the caller's transaction holds a lock that every use of
+    `idempotency_key` takes first (an online payment's row for its posting), so no concurrent
+    request can claim the key, and the payment is written in the caller's transaction without a
+    savepoint to recover from one. Any failure then rolls the caller's transaction back.
     """
     ensure_same_organization(actor, student)
     require(actor, Capability.TAKE_PAYMENT, campus_id=student.campus_id)
@@ -260,19 +276,23 @@ def record_payment(
     if received_at is not None and received_at > timezone.now() + datetime.timedelta(minutes=5):
         raise ValidationFailed(_("A payment cannot be received in the future."), code="received_in_future")
     key = idempotency_key or f"{AUTO_KEY_PREFIX}{uuid.uuid4()}"
+    savepoint = not (key_held_by_caller and idempotency_key and transaction.get_connection().in_atomic_block)
     try:
-        return _record_payment(
-            actor=actor,
-            student=student,
-            amount=amount,
-            channel=channel,
-            reference=reference,
-            received_at=received_at,
-            allocations=allocations,
-            key=key,
-            cap_allocations=cap_allocations,
-        )
+        with transaction.atomic(savepoint=savepoint):
+            return _record_payment(
+                actor=actor,
+                student=student,
+                amount=amount,
+                channel=channel,
+                reference=reference,
+                received_at=received_at,
+                allocations=allocations,
+                key=key,
+                cap_allocations=cap_allocations,
+            )
     except IntegrityError:
+        if not savepoint:
+            raise  # without a savepoint the caller's transaction can only roll back
         # A concurrent request with the same key committed first: answer with its payment.
         existing = Payment.objects.filter(
             organization_id=student.organization_id, idempotency_key=key
@@ -282,7 +302,6 @@ def record_payment(
         return existing
 
 
-@transaction.atomic
 def _record_payment(
     *,
     actor: User,
@@ -319,7 +338,9 @@ def _record_payment(
     _check_allocations(orders, requests, amount)
 
     number = next_number(organization_id=student.organization_id, name="receipt")
-    clearing, receivable, credit = _money_accounts(student=student, channel=channel)
+    clearing, receivable, credit, sibling_receivables = _money_accounts(
+        student=student, channel=channel, siblings={orders[r.order_id].student_id for r in requests}
+    )
     allocated = sum(r.amount for r in requests)
     received = received_at or timezone.now()
     drafts = [
@@ -340,7 +361,7 @@ def _record_payment(
                     orders=orders,
                     requests=requests,
                     payer=student,
-                    payer_receivable=receivable,
+                    receivables={**sibling_receivables, student.pk: receivable},
                     payer_credit=credit,
                 ),
                 effective_date=timezone.localdate(received),

@@ -4,11 +4,12 @@ import datetime
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -268,15 +269,33 @@ def _require_payments_on(viewer: PortalViewer) -> PortalSettings:
 
 
 def _locked_cart(viewer: PortalViewer) -> Cart:
-    cart = (
-        Cart.objects.select_for_update()
-        .filter(owner=viewer.user, organization=viewer.organization)
-        .exclude(status=Cart.Status.PAID)
-        .first()
+    """The payer's cart that is not paid yet (there is at most one), locked; created when none."""
+    rows = sql.fetch(
+        _lock_cart_statement(connection.vendor), [viewer.user.pk, viewer.organization.pk, Cart.Status.PAID]
     )
-    if cart is None:
-        cart = Cart.objects.create(owner=viewer.user, organization=viewer.organization)
-    return cart
+    if rows:
+        cart: Cart = sql.read(Cart, sql.concrete_names(Cart), rows[0])
+        return cart
+    return Cart.objects.create(owner=viewer.user, organization=viewer.organization)
+
+
+@lru_cache(maxsize=4)
+def _lock_cart_statement(vendor: str) -> str:
+    return (
+        f"SELECT {sql.columns(Cart, sql.concrete_names(Cart), 'c')} FROM {Cart._meta.db_table} c "
+        "WHERE c.owner_id = %s AND c.organization_id = %s AND c.status <> %s" + sql.lock_clause()
+    )
+
+
+def _cart_items(cart: Cart) -> list[CartItem]:
+    """The cart's items in the order they were added (the cart is locked: they cannot change)."""
+    names = sql.concrete_names(CartItem)
+    rows = sql.fetch(
+        f"SELECT {sql.columns(CartItem, names, 'i')} FROM {CartItem._meta.db_table} i "
+        "WHERE i.cart_id = %s ORDER BY i.id",
+        [cart.pk],
+    )
+    return sql.read_rows(CartItem, names, rows, related={"cart": cart})
 
 
 def _refuse_if_frozen(cart: Cart) -> None:
@@ -352,7 +371,7 @@ class CartLine:
 
 def _reprice(viewer: PortalViewer, cart: Cart, settings: PortalSettings) -> tuple[list[CartLine], list[str]]:
     """The cart against the orders as they are now (locked): drop what is no longer payable, cap the rest."""
-    items = list(cart.items.all())
+    items = _cart_items(cart)
     payable = {
         o.pk: o
         for o in payable_online_orders(viewer)
@@ -466,6 +485,7 @@ def checkout(
             return_url=return_url,
             organization=viewer.organization,
             orders={line.order.pk: line.order for line in lines},
+            guardian_student_ids=viewer.student_ids if viewer.guardian is not None else None,
         )
         cart.status, cart.out_trade_no, cart.updated_at = (
             Cart.Status.FROZEN,

@@ -10,7 +10,12 @@ from django.urls import reverse
 from wechatpayv3.utils import aes_decrypt
 
 from feedesk.gateways.models import ClientKind, OnlinePayment, OnlinePaymentEvent, OnlineStatus
-from feedesk.gateways.services import poll_pending_payments, refresh_online_payment, start_online_payment
+from feedesk.gateways.services import (
+    gateway_system_user,
+    poll_pending_payments,
+    refresh_online_payment,
+    start_online_payment,
+)
 from feedesk.gateways.simulated import (
     MemoryStore,
     SimPlatform,
@@ -414,3 +419,42 @@ def test_poll_command_resolves_a_lost_callback(checkout, wechat_server):
     call_command("poll_pending_payments", "--older-than", "0", stdout=out)
     online.refresh_from_db()
     assert online.status == OnlineStatus.SUCCEEDED and Payment.objects.count() == 1
+
+
+def test_a_system_user_limited_to_another_campus_posts_nothing(
+    client, checkout, wechat_server, wechat_school
+):
+    # The campus check still applies to the gateway's own account (read with the payment's lock).
+    online, _action, order = checkout
+    system_user = gateway_system_user(organization=wechat_school.org)
+    assert order.campus_id != wechat_school.campus2.pk
+    system_user.campuses.set([wechat_school.campus2])
+    headers, body = notification(wechat_server.platform, online)
+    response = post(client, wechat_school, headers, body)
+    assert response.status_code == 500
+    assert not Payment.objects.exists()
+    online.refresh_from_db()
+    assert online.status == OnlineStatus.PENDING and online.payment_id is None
+    assert online.events.filter(outcome="refused", reason="permission_denied").exists()
+
+    system_user.campuses.set([wechat_school.campus2, order.campus_id])
+    assert post(client, wechat_school, headers, body).status_code == 204
+    online.refresh_from_db()
+    assert online.status == OnlineStatus.SUCCEEDED and Payment.objects.count() == 1
+
+
+def test_a_verified_callback_posts_in_a_score_of_statements(
+    client, checkout, wechat_server, wechat_school, django_assert_max_num_queries
+):
+    """The payment is read once, under its lock, with everything its posting needs; no savepoint."""
+    online, _action, _order = checkout
+    headers, body = notification(wechat_server.platform, online)
+    with django_assert_max_num_queries(22) as captured:
+        assert post(client, wechat_school, headers, body).status_code == 204
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert sum("gateways_onlinepayment" in s and s.startswith("SELECT") for s in statements) == 1
+    # One savepoint: the callback's own transaction, nested in the test's; none for the posting.
+    assert sum(s.startswith("SAVEPOINT") for s in statements) == 1
+    assert not any(
+        s.startswith("SELECT") and "users_user_campuses" in s.split("EXISTS")[0] for s in statements
+    )
