@@ -33,7 +33,9 @@ class IdempotencyKey(models.Model):
     the same transaction as that request's work, so one never exists without the other."""
 
     organization = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE)
-    user = models.ForeignKey("users.User", on_delete=models.CASCADE, related_name="+")
+    # Indexed by the unique (user, key) constraint; a lone user index would tempt the planner, on a
+    # young table, into scanning all of a user's keys for one.
+    user = models.ForeignKey("users.User", on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)
