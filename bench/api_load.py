@@ -35,6 +35,7 @@ import json, os
 from feedesk.api.services import create_api_token
 from feedesk.core.permissions import Role
 from feedesk.organizations.services import create_campus, create_organization
+from feedesk.payments.services import record_payment
 from feedesk.people.services import create_student
 from feedesk.users.models import User
 
@@ -45,10 +46,13 @@ for n in range(schools):
     campus = create_campus(organization=org, name="HQ", code="hq")
     cashier = User.objects.create_user(f"bench-cashier-{n}", organization=org, role=Role.CASHIER)
     _token, raw = create_api_token(actor=None, user=cashier, name="bench")
-    ids = [
-        create_student(actor=cashier, campus=campus, name=f"学生{i}").pk for i in range(students_per_school)
+    students = [
+        create_student(actor=cashier, campus=campus, name=f"学生{i}") for i in range(students_per_school)
     ]
-    out.append({"token": raw, "students": ids})
+    # A school with a history, as one in service has: its tables are not empty when plans are made.
+    for i in range(int(os.environ["BENCH_HISTORY"])):
+        record_payment(actor=cashier, student=students[i % len(students)], amount=5000, channel="cash")
+    out.append({"token": raw, "students": [s.pk for s in students]})
 print(json.dumps(out))
 """
 
@@ -105,6 +109,13 @@ def psql(sql: str) -> None:
     import psycopg
 
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def psql_db(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(DB_URL, autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -189,6 +200,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--pay-connections", type=int, default=16)
     parser.add_argument("--read-connections", type=int, default=32)
+    parser.add_argument("--history", type=int, default=1000, help="payments each school has before the run")
     # Threads let a worker overlap one request's commit (an fsync) with another's work.
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
@@ -203,12 +215,19 @@ def main() -> None:
         seeded = subprocess.run(
             [PY, "manage.py", "shell", "-c", SEED],
             cwd=ROOT,
-            env={**env(), "BENCH_SCHOOLS": str(args.schools), "BENCH_STUDENTS": str(args.students)},
+            env={
+                **env(),
+                "BENCH_SCHOOLS": str(args.schools),
+                "BENCH_STUDENTS": str(args.students),
+                "BENCH_HISTORY": str(args.history),
+            },
             check=True,
             capture_output=True,
             text=True,
         )
         schools = json.loads(seeded.stdout.strip().splitlines()[-1])
+        # A database in service has planner statistics (autovacuum may be off on a test server).
+        psql_db("ANALYZE")
 
         bind = f"127.0.0.1:{args.port}"
         server = subprocess.Popen(
