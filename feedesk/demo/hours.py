@@ -211,7 +211,8 @@ class TermHours:
             for session in ordered:
                 starts = self._starts(session)
                 roll = rng.random()
-                if roll < 0.05:  # forgotten in class; the front desk takes it the next day
+                if roll < 0.05 and starts.date() < loader.today:
+                    # Forgotten in class; the front desk takes it the next day.
                     moment = max(loader._moment(starts.date() + datetime.timedelta(days=1)), starts)
                     who = "desk"
                 else:
