@@ -129,6 +129,9 @@ def create_payment(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
             allocations=allocations,
             # Payment keys are unique per organization; API keys are per user.
             idempotency_key=f"api:{user.pk}:{key}" if key else None,
+            # run_write holds the Idempotency-Key, the only way to this payment key, and its
+            # savepoint around the work recovers from a refusal: no second savepoint is needed.
+            key_held_by_caller=key is not None,
         )
         # A new payment comes back with its allocations (and their orders) loaded.
         return 201, payment_out(payment, code)
