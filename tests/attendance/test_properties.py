@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sessiondays import PAST
 
@@ -56,6 +56,15 @@ def billed_tuition(enrolment):
     gift_first=st.booleans(),
     operations=st.lists(operation, max_size=14),
     expire=st.booleans(),
+)
+# Half an hour beyond a one-hour package sold for one fen comes to half a fen: nothing to bill.
+@example(
+    package_hours=Decimal(1),
+    price=1,
+    gift=Decimal(0),
+    gift_first=False,
+    operations=[("roll_call", Decimal("1.5"), ("present", None), True)],
+    expire=False,
 )
 def test_recognised_plus_deferred_is_what_was_billed(
     school, hours_factory, package_hours, price, gift, gift_first, operations, expire

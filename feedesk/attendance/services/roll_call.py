@@ -596,7 +596,9 @@ def _apply(
                     code="no_hour_price",
                 )
             owed = _Arrears(pool=pool, hours=short, unit_price=unit)
-            arrears.append(owed)
+            if owed.line.gross > 0:
+                arrears.append(owed)
+            # else: the hours beyond the package come to less than a fen; there is nothing to bill.
             pool.purchased += short
             pool.tuition += owed.line.gross
             paid += short
