@@ -114,7 +114,7 @@ def authenticate_token(raw: str) -> User | None:
     split = 2 + len(_USER_FIELDS)
     user: User = sql.read(User, _USER_FIELDS, rows[0][2:split])
     organization = sql.read(Organization, _ORG_FIELDS, rows[0][split : split + len(_ORG_FIELDS)])
-    User.organization.field.set_cached_value(user, organization)
+    sql.cache_related(user, "organization", organization)
     user._campus_ids = {row[-1] for row in rows if row[-1] is not None} or None
     now = timezone.now()
     # Note use at most once a minute so reads do not each write.

@@ -388,7 +388,7 @@ def _cache_related(model: type[models.Model], obj: Any, related: Mapping[str, An
             if name in cache_names:
                 obj._state.fields_cache[cache_names[name]] = value
             else:
-                model._meta.get_field(name).set_cached_value(obj, value)  # type: ignore[union-attr]
+                cache_related(obj, name, value)
 
 
 def saved(
@@ -468,6 +468,38 @@ def _select_list(model: type[models.Model], names: tuple[str, ...], alias: str) 
 
 
 @lru_cache(maxsize=64)
+def joined_columns(parts: Sequence[tuple[type[models.Model], str]]) -> str:
+    """The select list of every column of each (model, alias) in `parts`, in order, for a row
+    joining them that `split_joined` turns back into instances."""
+    return ", ".join(columns(model, concrete_names(model), alias) for model, alias in parts)
+
+
+@lru_cache(maxsize=64)
+def _split_plan(models_: tuple[type[models.Model], ...]) -> tuple[tuple[Any, tuple[str, ...], int, int], ...]:
+    plan, start = [], 0
+    for model in models_:
+        names = concrete_names(model)
+        plan.append((model, names, start, start + names.index(model._meta.pk.attname)))
+        start += len(names)
+    return tuple(plan)
+
+
+def split_joined(row: Sequence[Any], models_: Sequence[type[models.Model]]) -> list[Any]:
+    """One instance per model from a row selected with `joined_columns` (same models, same order);
+    None for a part an outer join left empty. Columns after the parts are the caller's."""
+    parts = []
+    for model, names, start, pk_at in _split_plan(tuple(models_)):
+        values = row[start : start + len(names)]
+        parts.append(read(model, names, values) if row[pk_at] is not None else None)
+    return parts
+
+
+def cache_related(obj: models.Model, name: str, value: Any) -> None:
+    """Keep a related object on `obj` (None: a reverse one-to-one known to be missing), as
+    select_related would, so reading it runs no query."""
+    obj._meta.get_field(name).set_cached_value(obj, value)  # type: ignore[union-attr]
+
+
 def concrete_names(model: type[models.Model]) -> tuple[str, ...]:
     """The attnames of all the model's columns, in the order `loaded` wants them."""
     return tuple(name for name, _field in _init_plan(model))

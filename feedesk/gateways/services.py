@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -425,7 +424,7 @@ _LOCKED_WITH = (
 @lru_cache(maxsize=8)
 def _lock_online_statement(vendor: str, where: str) -> str:
     table = {model: model._meta.db_table for model, _alias in _LOCKED_WITH}
-    selected = ", ".join(sql.columns(m, sql.concrete_names(m), alias) for m, alias in _LOCKED_WITH)
+    selected = sql.joined_columns(_LOCKED_WITH)
     lock = sql.lock_clause()
     # Lock only the payment's row: FOR UPDATE on the joined organization would block every
     # insert that references it (a desk payment holding an order lock) and deadlock. The last
@@ -454,26 +453,17 @@ def _locked_online_payment(
     rows = sql.fetch(_lock_online_statement(connection.vendor, where), params)
     if not rows:
         return None
-    row, start, parts = rows[0], 0, []
-    for model, _alias in _LOCKED_WITH:
-        names = sql.concrete_names(model)
-        values = row[start : start + len(names)]
-        parts.append(sql.read(model, names, values) if values[0] is not None else None)
-        start += len(names)
+    row = rows[0]
+    parts = sql.split_joined(row, [model for model, _alias in _LOCKED_WITH])
     online, organization, account, user, student = parts
     if account is not None and user is not None:
         if not row[-1]:
             user._campus_ids = None  # not limited to campuses: record_payment's check reads nothing
-        _cache(account, "user", user)
-    _cache(organization, "gateway_system_account", account)
-    _cache(online, "organization", organization)
-    _cache(online, "student", student)
+        sql.cache_related(account, "user", user)
+    sql.cache_related(organization, "gateway_system_account", account)
+    sql.cache_related(online, "organization", organization)
+    sql.cache_related(online, "student", student)
     return online
-
-
-def _cache(instance: Any, name: str, value: Any) -> None:
-    """Keep a related object (or, for a one-to-one read as missing, None) on the instance."""
-    instance._meta.get_field(name).set_cached_value(instance, value)
 
 
 def _apply(online_id: int, status: ProviderStatus, *, source: str) -> OnlinePayment:

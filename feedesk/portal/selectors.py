@@ -64,47 +64,33 @@ def viewer_for(user: User) -> PortalViewer | None:
 def _guardian_viewer(user: User) -> PortalViewer | None:
     """A guardian login's viewer in one lean statement: the guardian, the school with its portal
     options, and the active children (each page starts with it)."""
-    plan, statement = _guardian_statement()
-    rows = sql.fetch(statement, [user.pk])
+    rows = sql.fetch(_guardian_statement(), [user.pk])
     if not rows:
         return None
-    (g_names, g_end), (o_names, o_end), (p_names, p_end), (s_names, _s_end) = plan
-    first = rows[0]
-    organization = sql.read(Organization, o_names, first[g_end:o_end])
-    options = sql.read(PortalSettings, p_names, first[o_end:p_end]) if first[o_end] is not None else None
+    guardian, organization, options, _student = sql.split_joined(rows[0], _GUARDIAN_PARTS_MODELS)
     if options is not None:
-        _cache(options, "organization", organization)
-    _cache(organization, "portal_settings", options)
-    guardian = sql.read(Guardian, g_names, first[:g_end])
-    _cache(guardian, "organization", organization)
-    _cache(guardian, "user", user)
+        sql.cache_related(options, "organization", organization)
+    sql.cache_related(organization, "portal_settings", options)
+    sql.cache_related(guardian, "organization", organization)
+    sql.cache_related(guardian, "user", user)
     students = []
     for row in rows:
-        if row[p_end] is not None:
-            student = sql.read(Student, s_names, row[p_end:])
-            _cache(student, "organization", organization)
+        student = sql.split_joined(row, _GUARDIAN_PARTS_MODELS)[-1]
+        if student is not None:
+            sql.cache_related(student, "organization", organization)
             students.append(student)
     return PortalViewer(user, organization, guardian, None, tuple(students))
 
 
-def _cache(instance: Any, name: str, value: Any) -> None:
-    """Keep a related object (or, for a one-to-one read as missing, None) on the instance."""
-    instance._meta.get_field(name).set_cached_value(instance, value)
+_GUARDIAN_PARTS = ((Guardian, "g"), (Organization, "o"), (PortalSettings, "p"), (Student, "s"))
+_GUARDIAN_PARTS_MODELS = [model for model, _alias in _GUARDIAN_PARTS]
 
 
 @lru_cache(maxsize=1)
-def _guardian_statement() -> tuple[tuple[tuple[tuple[str, ...], int], ...], str]:
-    plan = []
-    end = 0
-    for model in (Guardian, Organization, PortalSettings, Student):
-        names = sql.concrete_names(model)
-        end += len(names)
-        plan.append((names, end))
-    (g, _), (o, _), (p, _), (st, _) = plan
+def _guardian_statement() -> str:
     link = StudentGuardian._meta.db_table
-    statement = (
-        f"SELECT {sql.columns(Guardian, g, 'g')}, {sql.columns(Organization, o, 'o')}, "
-        f"{sql.columns(PortalSettings, p, 'p')}, {sql.columns(Student, st, 's')} "
+    return (
+        f"SELECT {sql.joined_columns(_GUARDIAN_PARTS)} "
         f"FROM {Guardian._meta.db_table} g "
         f"JOIN {Organization._meta.db_table} o ON o.id = g.organization_id "
         f"LEFT JOIN {PortalSettings._meta.db_table} p ON p.organization_id = o.id "
@@ -113,7 +99,6 @@ def _guardian_statement() -> tuple[tuple[tuple[tuple[str, ...], int], ...], str]
         "AND s.organization_id = g.organization_id AND s.is_active "
         "WHERE g.user_id = %s ORDER BY s.name, s.id"
     )
-    return tuple(plan), statement
 
 
 def _related(user: User, name: str) -> Any:
@@ -215,26 +200,21 @@ def receipt_for(viewer: PortalViewer, payment_id: int | str) -> Payment:
 def active_enrolments(student: Student) -> list[Enrolment]:
     """The student's active enrolments with their class (course, campus, instructor and weekly
     schedule), by the class's start date: one lean statement (the Upcoming Courses page)."""
-    plan, statement = _enrolments_statement()
-    rows = sql.fetch(statement, [student.pk, Enrolment.Status.ACTIVE])
+    rows = sql.fetch(_enrolments_statement(), [student.pk, Enrolment.Status.ACTIVE])
     enrolments: dict[int, Enrolment] = {}
     schedules: dict[int, list[ScheduleSlot]] = {}
     for row in rows:
-        enrolment_id = row[0]
-        if enrolment_id not in enrolments:
-            enrolment, group, course, campus, instructor = (
-                sql.read(model, names, row[start:end]) for model, names, start, end in plan[:-1]
-            )
-            _cache(group, "course", course)
-            _cache(group, "campus", campus)
-            _cache(group, "instructor", instructor)
-            _cache(enrolment, "class_group", group)
-            _cache(enrolment, "student", student)
-            enrolments[enrolment_id] = enrolment
-            schedules[enrolment_id] = []
-        model, names, start, end = plan[-1]
-        if row[start] is not None:
-            schedules[enrolment_id].append(sql.read(model, names, row[start:end]))
+        enrolment, group, course, campus, instructor, slot = sql.split_joined(row, _ENROLMENT_MODELS)
+        if enrolment.pk not in enrolments:
+            sql.cache_related(group, "course", course)
+            sql.cache_related(group, "campus", campus)
+            sql.cache_related(group, "instructor", instructor)
+            sql.cache_related(enrolment, "class_group", group)
+            sql.cache_related(enrolment, "student", student)
+            enrolments[enrolment.pk] = enrolment
+            schedules[enrolment.pk] = []
+        if slot is not None:
+            schedules[enrolment.pk].append(slot)
     for enrolment_id, enrolment in enrolments.items():
         sql.cache_related_list(enrolment.class_group, "schedule", schedules[enrolment_id])
     return list(enrolments.values())
@@ -248,19 +228,14 @@ _ENROLMENT_PARTS = (
     (User, "u"),
     (ScheduleSlot, "sl"),
 )
+_ENROLMENT_MODELS = [model for model, _alias in _ENROLMENT_PARTS]
 
 
 @lru_cache(maxsize=1)
-def _enrolments_statement() -> tuple[tuple[tuple[Any, tuple[str, ...], int, int], ...], str]:
-    plan, start = [], 0
-    for model, _alias in _ENROLMENT_PARTS:
-        names = sql.concrete_names(model)
-        plan.append((model, names, start, start + len(names)))
-        start += len(names)
-    table = {model: model._meta.db_table for model, _alias in _ENROLMENT_PARTS}
-    selected = ", ".join(sql.columns(m, sql.concrete_names(m), alias) for m, alias in _ENROLMENT_PARTS)
-    statement = (
-        f"SELECT {selected} FROM {table[Enrolment]} e "
+def _enrolments_statement() -> str:
+    table = {model: model._meta.db_table for model in _ENROLMENT_MODELS}
+    return (
+        f"SELECT {sql.joined_columns(_ENROLMENT_PARTS)} FROM {table[Enrolment]} e "
         f"JOIN {table[ClassGroup]} g ON g.id = e.class_group_id "
         f"JOIN {table[Course]} c ON c.id = g.course_id "
         f"JOIN {table[Campus]} cp ON cp.id = g.campus_id "
@@ -269,4 +244,3 @@ def _enrolments_statement() -> tuple[tuple[tuple[Any, tuple[str, ...], int, int]
         "WHERE e.student_id = %s AND e.status = %s "
         "ORDER BY g.start_date, e.id, sl.weekday, sl.start_time, sl.id"
     )
-    return tuple(plan), statement

@@ -124,7 +124,7 @@ _LOCKED = (
 @lru_cache(maxsize=4)
 def _lock_session_sql(vendor: str) -> str:
     table = {model: model._meta.db_table for model, _alias in _LOCKED}
-    selected = ", ".join(sql.columns(m, sql.concrete_names(m), alias) for m, alias in _LOCKED)
+    selected = sql.joined_columns(_LOCKED)
     # The session, its class, course and school are locked, as select_related + FOR UPDATE did;
     # the settings row and the revenue account (locked later, in posting) are only read.
     lock = sql.lock_clause()
@@ -152,24 +152,15 @@ def _lock_session(session: Session) -> _Locked:
     rows = sql.fetch(_lock_session_sql(connection.vendor), [AccountRole.TUITION_REVENUE, session.pk])
     if not rows:
         raise Session.DoesNotExist("Session matching query does not exist.")
-    row, loaded = rows[0], {}
-    start = 0
-    for model, _alias in _LOCKED:
-        names = sql.concrete_names(model)
-        loaded[model] = row[start : start + len(names)]
-        start += len(names)
-    locked = sql.read(Session, sql.concrete_names(Session), loaded[Session])
-    group = sql.read(ClassGroup, sql.concrete_names(ClassGroup), loaded[ClassGroup])
-    group.course = sql.read(Course, sql.concrete_names(Course), loaded[Course])
-    locked.class_group = group
-    locked.organization = sql.read(Organization, sql.concrete_names(Organization), loaded[Organization])
-    settings_row = loaded[AttendanceSettings]
-    settings = (
-        sql.read(AttendanceSettings, sql.concrete_names(AttendanceSettings), settings_row)
-        if settings_row[0] is not None
-        else settings_for(locked.organization_id)
+    locked, group, course, organization, found_settings = sql.split_joined(
+        rows[0], [model for model, _alias in _LOCKED]
     )
-    return _Locked(locked, settings, row[start])
+    sql.cache_related(group, "course", course)
+    sql.cache_related(locked, "class_group", group)
+    sql.cache_related(locked, "organization", organization)
+    settings = found_settings if found_settings is not None else settings_for(locked.organization_id)
+    # The revenue account's id is the column after the parts.
+    return _Locked(locked, settings, rows[0][-1])
 
 
 def _check_scope(actor: User, session: Session) -> None:
