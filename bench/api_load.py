@@ -23,6 +23,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import cpu
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 DB_NAME = "fd_bench_api"
@@ -169,6 +171,11 @@ def run_wrk(script: str, url: str, *, seconds: int, connections: int) -> dict:
     return result
 
 
+def per_request(cpu_seconds: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU milliseconds per request by process group (app workers, PostgreSQL, wrk as "client")."""
+    return {name: round(seconds * 1000 / max(requests, 1), 2) for name, seconds in cpu_seconds.items()}
+
+
 def wait_for(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -253,8 +260,13 @@ def main() -> None:
         # Warm every worker's connections, caches and prepared statements before measuring.
         run_wrk(common + LUA_ACCOUNT, url, seconds=2, connections=16)
         run_wrk(common + LUA_PAYMENTS, url, seconds=2, connections=16)
+        app = {"app": server.pid}
+        before = cpu.snapshot(app)
         payments = run_wrk(common + LUA_PAYMENTS, url, seconds=args.seconds, connections=args.pay_connections)
+        middle = cpu.snapshot(app)
         reads = run_wrk(common + LUA_ACCOUNT, url, seconds=args.seconds, connections=args.read_connections)
+        payments["cpu_ms_per_request"] = per_request(cpu.used(before, middle), payments["requests"])
+        reads["cpu_ms_per_request"] = per_request(cpu.used(middle, cpu.snapshot(app)), reads["requests"])
         # One connection: the service time of a request without queueing behind others.
         pay_single = run_wrk(common + LUA_PAYMENTS, url, seconds=5, connections=1)
         read_single = run_wrk(common + LUA_ACCOUNT, url, seconds=5, connections=1)

@@ -22,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
+import cpu
+
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("FEEDESK_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB = "fd_bench_portal"
@@ -284,8 +286,9 @@ def main() -> None:
                     time.sleep(0.1)
             return process
 
-        gunicorn(port, args.workers)
-        gunicorn(provider_port, 1)
+        app = gunicorn(port, args.workers)
+        simulated_provider = gunicorn(provider_port, 1)
+        servers_by_name = {"app": app.pid, "provider": simulated_provider.pid}
 
         timings: dict[str, list[float]] = defaultdict(list)
         errors: list[str] = []
@@ -295,9 +298,11 @@ def main() -> None:
             browsers = list(pool.map(lambda f: sign_in(base, f, timings, errors), families))
         login_wall = time.perf_counter() - started
         started = time.perf_counter()
+        cpu_before = cpu.snapshot(servers_by_name)
         with ThreadPoolExecutor(args.clients) as pool:
             results = list(pool.map(journey, browsers))
         wall = time.perf_counter() - started
+        checkout_cpu = cpu.used(cpu_before, cpu.snapshot(servers_by_name))
         completed = sum(results)
 
         from django.db.models import Count
@@ -350,6 +355,12 @@ def main() -> None:
             "ledger_entries_checked": report.entries_checked,
             "seed_seconds": round(seed_seconds, 1),
             "server_seconds_in_checkout_steps": round(checkout_steps, 2),
+            "checkout_phase_cpu_seconds": checkout_cpu,
+            "cpu_ms_per_checkout": {
+                name: round(seconds * 1000 / completed, 1) for name, seconds in checkout_cpu.items()
+            }
+            if completed
+            else {},
         }
         for error in errors[:10]:
             print("error:", error)
