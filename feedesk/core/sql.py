@@ -20,6 +20,9 @@ from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttrib
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 
+_NO_RESULT: Any = object()
+_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK (psycopg.pq.ExecStatus.TUPLES_OK)
+
 # Rows per INSERT, well under SQLite's and PostgreSQL's bound-parameter limits.
 INSERT_BATCH = 500
 
@@ -59,7 +62,16 @@ def _run(sql: str, params: Sequence[Any], *, many: bool = False) -> tuple[list[A
             run(cursor, _qmark(cursor, sql), params)
         else:
             (cursor.executemany if many else cursor.execute)(sql, params)
-        return (cursor.fetchall() if cursor.description else []), cursor.rowcount
+        return (cursor.fetchall() if _returned_rows(cursor) else []), cursor.rowcount
+
+
+def _returned_rows(cursor: Any) -> bool:
+    """Whether the statement returned rows. psycopg builds a Column object per column to answer
+    `description`, which costs more than fetching a short row: its result status says it."""
+    result = getattr(cursor, "pgresult", _NO_RESULT)
+    if result is _NO_RESULT:
+        return cursor.description is not None
+    return result is not None and result.status == _TUPLES_OK
 
 
 def _cursor(db: Any) -> tuple[Any, bool]:
@@ -167,26 +179,32 @@ def _insert_sql(
     return sql
 
 
-def insert_rows(
+def insert_statement(
     model: type[models.Model],
     names: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
     returning: Sequence[str] = (),
-) -> list[tuple[Any, ...]]:
-    """INSERT `rows` (values in the order of field `names`); return the `returning` columns per row.
+) -> tuple[str, list[Any]]:
+    """One INSERT of `rows` (at most INSERT_BATCH) as (sql, params), for a caller that runs it
+    inside a larger statement; values adapted as `insert_rows` does."""
+    [(statement, params)] = _insert_batches(model, tuple(names), rows, tuple(returning))
+    return statement, params
 
-    Values are adapted by their fields, as the ORM would save them. Defaults are not filled in:
-    pass every column the table needs.
-    """
-    names, returning = tuple(names), tuple(returning)
+
+def _insert_batches(
+    model: type[models.Model],
+    names: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+    returning: tuple[str, ...],
+) -> list[tuple[str, list[Any]]]:
     db = connections[DEFAULT_DB_ALIAS]
     _quoted, fields = _columns(model, names)
     # Rows of one insert often share a value (the same timestamp, say): each column adapts each
     # distinct value once.
     adapted: list[dict[Any, Any]] = [{} for _field in fields]
     columns = list(zip(fields, adapted, strict=True))
-    result: list[tuple[Any, ...]] = []
+    statements: list[tuple[str, list[Any]]] = []
     for start in range(0, len(rows), INSERT_BATCH):
         batch = rows[start : start + INSERT_BATCH]
         params: list[Any] = []
@@ -203,7 +221,25 @@ def insert_rows(
                 except TypeError:  # an unhashable value
                     prepared = _prepared(field, plain, value, db)
                 add(prepared)
-        returned, _count = _run(_insert_sql(model, names, len(batch), returning), params)
+        statements.append((_insert_sql(model, names, len(batch), returning), params))
+    return statements
+
+
+def insert_rows(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """INSERT `rows` (values in the order of field `names`); return the `returning` columns per row.
+
+    Values are adapted by their fields, as the ORM would save them. Defaults are not filled in:
+    pass every column the table needs.
+    """
+    result: list[tuple[Any, ...]] = []
+    for statement, params in _insert_batches(model, tuple(names), rows, tuple(returning)):
+        returned, _count = _run(statement, params)
         result.extend(tuple(r) for r in returned)
     return result
 
