@@ -108,6 +108,22 @@ class AppendOnly(models.Model):
         raise Conflict(_("Ledger rows are append-only."), code="ledger_append_only")
 
 
+# The columns an entry is written with, and that its hash and the chain check read back.
+ENTRY_FIELDS = (
+    "organization_id",
+    "seq",
+    "code",
+    "effective_date",
+    "recorded_at",
+    "actor_id",
+    "idempotency_key",
+    "memo",
+    "reverses_id",
+    "prev_hash",
+    "hash",
+)
+
+
 class JournalEntry(AppendOnly):
     organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
     seq = models.BigIntegerField(help_text="Position in the organization's hash chain, from 1.")

@@ -7,7 +7,15 @@ from typing import Any
 
 from django.db.models import Q, Sum
 
-from feedesk.ledger.models import DEBIT_NORMAL, Account, AccountRole, ChainHead, JournalEntry, Posting
+from feedesk.ledger.models import (
+    DEBIT_NORMAL,
+    ENTRY_FIELDS,
+    Account,
+    AccountRole,
+    ChainHead,
+    JournalEntry,
+    Posting,
+)
 from feedesk.ledger.services import GENESIS_HASH, entry_hash
 
 # Other contexts add their own consistency checks (for example, order paid = allocations).
@@ -41,24 +49,7 @@ def _entry_rows(organization_id: int | None) -> Iterator[dict[str, Any]]:
     qs = JournalEntry.objects.all()
     if organization_id is not None:
         qs = qs.filter(organization_id=organization_id)
-    for row in (
-        qs.order_by("organization_id", "seq")
-        .values(
-            "pk",
-            "organization_id",
-            "seq",
-            "code",
-            "effective_date",
-            "recorded_at",
-            "actor_id",
-            "idempotency_key",
-            "memo",
-            "reverses_id",
-            "prev_hash",
-            "hash",
-        )
-        .iterator(chunk_size=5000)
-    ):
+    for row in qs.order_by("organization_id", "seq").values("pk", *ENTRY_FIELDS).iterator(chunk_size=5000):
         yield dict(row)
 
 

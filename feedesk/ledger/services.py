@@ -14,7 +14,15 @@ from django.utils.translation import gettext as _
 
 from feedesk.core import sql
 from feedesk.core.errors import ValidationFailed
-from feedesk.ledger.models import Account, AccountKind, AccountRole, ChainHead, JournalEntry, Posting
+from feedesk.ledger.models import (
+    ENTRY_FIELDS,
+    Account,
+    AccountKind,
+    AccountRole,
+    ChainHead,
+    JournalEntry,
+    Posting,
+)
 from feedesk.users.models import User
 
 if TYPE_CHECKING:
@@ -92,21 +100,39 @@ def _validate(draft: EntryDraft) -> None:
         raise ValidationFailed(_("A journal entry needs an idempotency key."), code="entry_key_missing")
 
 
+# The postings of the entries inserted in the same statement (WITH entries AS (INSERT ...)), in
+# the order of their legs: three arrays (entry seq, account, amount) whatever the number of legs.
+_POSTINGS_FROM_ENTRIES = (
+    "INSERT INTO ledger_posting (entry_id, account_id, amount) "
+    "SELECT e.id, leg.account_id, leg.amount FROM entries e "
+    "JOIN unnest(%s::bigint[], %s::bigint[], %s::bigint[]) WITH ORDINALITY "
+    "AS leg(seq, account_id, amount, n) ON leg.seq = e.seq ORDER BY leg.n"
+)
+
+
 def post_entries(
-    *, organization_id: int, actor: User | None, drafts: Sequence[EntryDraft]
+    *,
+    organization_id: int,
+    actor: User | None,
+    drafts: Sequence[EntryDraft],
+    accounts_locked: bool = False,
 ) -> list[JournalEntry]:
     """Post balanced entries atomically, chaining their hashes and updating cached totals.
 
     Locks are taken in one fixed order — the accounts by primary key, then the chain head — so
     concurrent posters queue instead of deadlocking. Callers lock their own domain rows (orders,
     classes, counters) before calling, and call this once per transaction.
+
+    `accounts_locked`: the caller read every account the drafts post to within this
+    organization and locked them (FOR UPDATE, by primary key) in this transaction, so only the
+    chain head is locked here.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("post_entries must run inside transaction.atomic")
     for draft in drafts:
         _validate(draft)
     account_ids = sorted({leg.account_id for draft in drafts for leg in draft.legs})
-    head_id, seq, prev_hash = _lock_accounts_and_head(organization_id, account_ids)
+    head_id, seq, prev_hash = _lock_accounts_and_head(organization_id, [] if accounts_locked else account_ids)
 
     now = timezone.now()
     today = timezone.localdate(now)
@@ -148,55 +174,73 @@ def post_entries(
             )
         )
         prev_hash = digest
-    _insert_entries(entries)
-    sql.insert_rows(
-        Posting,
-        ("entry_id", "account_id", "amount"),
-        [
-            (entry.pk, leg.account_id, leg.amount)
-            for entry, draft in zip(entries, drafts, strict=True)
-            for leg in draft.legs
-        ],
-    )
-
+    legs = [
+        (entry.seq, leg.account_id, leg.amount)
+        for entry, draft in zip(entries, drafts, strict=True)
+        for leg in draft.legs
+    ]
     debit_totals: dict[int, int] = defaultdict(int)
     credit_totals: dict[int, int] = defaultdict(int)
-    for draft in drafts:
-        for leg in draft.legs:
-            if leg.amount > 0:
-                debit_totals[leg.account_id] += leg.amount
-            else:
-                credit_totals[leg.account_id] -= leg.amount
+    for _seq, account_id, amount in legs:
+        if amount > 0:
+            debit_totals[account_id] += amount
+        else:
+            credit_totals[account_id] -= amount
     totals = sql.update_by_pk_statement(
         Account, account_ids, add={"debits": debit_totals, "credits": credit_totals}
     )
     assert totals is not None  # balanced, non-zero legs move at least two accounts
     head = "UPDATE ledger_chainhead SET last_seq = %s, last_hash = %s WHERE id = %s"
+    entry_rows = [[getattr(e, name) for name in ENTRY_FIELDS] for e in entries]
     if connection.vendor == "postgresql":
-        # One round trip: PostgreSQL runs a data-modifying WITH exactly once.
-        sql.execute(f"WITH totals AS ({totals[0]}) {head}", [*totals[1], seq, prev_hash, head_id])
+        # One round trip for every write: PostgreSQL runs each data-modifying WITH exactly once.
+        insert, insert_params = sql.insert_statement(
+            JournalEntry, ENTRY_FIELDS, entry_rows, returning=("id", "seq")
+        )
+        seqs, accounts, amounts = (list(column) for column in zip(*legs, strict=True))
+        returned = sql.fetch(
+            f"WITH entries AS ({insert}), postings AS ({_POSTINGS_FROM_ENTRIES}), "
+            f"totals AS ({totals[0]}), head AS ({head}) SELECT id, seq FROM entries",
+            [*insert_params, seqs, accounts, amounts, *totals[1], seq, prev_hash, head_id],
+        )
     else:
+        returned = sql.insert_rows(JournalEntry, ENTRY_FIELDS, entry_rows, returning=("id", "seq"))
+        entry_pk = {entry_seq: pk for pk, entry_seq in returned}
+        sql.insert_rows(
+            Posting,
+            ("entry_id", "account_id", "amount"),
+            [(entry_pk[entry_seq], account_id, amount) for entry_seq, account_id, amount in legs],
+        )
         sql.execute(*totals)
         sql.execute(head, [seq, prev_hash, head_id])
+    # Matched by seq: the order of RETURNING rows is not promised.
+    pk_by_seq = {entry_seq: pk for pk, entry_seq in returned}
+    for entry in entries:
+        entry.pk = pk_by_seq[entry.seq]
+        entry._state.adding = False
+        entry._state.db = connection.alias
     return entries
 
 
 def _lock_accounts_and_head(organization_id: int, account_ids: list[int]) -> tuple[int, int, str]:
-    """Lock the accounts by pk, then the chain head; return (head id, last seq, last hash).
+    """Lock the accounts by pk (none: the caller has), then the chain head; return (head id,
+    last seq, last hash).
 
     Refuses accounts of another organization before anything is written.
     """
     in_accounts = sql.placeholders(len(account_ids))
     if connection.features.has_select_for_update:
-        locked = [
-            pk
-            for (pk,) in sql.fetch(
-                f"SELECT id FROM ledger_account WHERE organization_id = %s AND id IN ({in_accounts}) "
-                "ORDER BY id FOR UPDATE",
-                [organization_id, *account_ids],
-            )
-        ]
-        found = len(locked) if locked == account_ids else -1
+        found = len(account_ids)
+        if account_ids:
+            locked = [
+                pk
+                for (pk,) in sql.fetch(
+                    f"SELECT id FROM ledger_account WHERE organization_id = %s AND id IN ({in_accounts}) "
+                    "ORDER BY id FOR UPDATE",
+                    [organization_id, *account_ids],
+                )
+            ]
+            found = len(locked) if locked == account_ids else -1
         head = sql.fetch(
             "SELECT id, last_seq, last_hash FROM ledger_chainhead WHERE organization_id = %s FOR UPDATE",
             [organization_id],
@@ -220,32 +264,6 @@ def _lock_accounts_and_head(organization_id: int, account_ids: list[int]) -> tup
         raise ChainHead.DoesNotExist(f"organization {organization_id} has no chain head")
     head_id, last_seq, last_hash = head[0]
     return head_id, last_seq, last_hash
-
-
-def _insert_entries(entries: list[JournalEntry]) -> None:
-    """INSERT the entries and give each its primary key, as bulk_create would."""
-    names = (
-        "organization_id",
-        "seq",
-        "code",
-        "effective_date",
-        "recorded_at",
-        "actor_id",
-        "idempotency_key",
-        "memo",
-        "reverses_id",
-        "prev_hash",
-        "hash",
-    )
-    returned = sql.insert_rows(
-        JournalEntry, names, [[getattr(e, n) for n in names] for e in entries], returning=("id", "seq")
-    )
-    # Matched by seq: the order of RETURNING rows is not promised.
-    pk_by_seq = {seq: pk for pk, seq in returned}
-    for entry in entries:
-        entry.pk = pk_by_seq[entry.seq]
-        entry._state.adding = False
-        entry._state.db = connection.alias
 
 
 def reversal_draft(

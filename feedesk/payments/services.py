@@ -53,7 +53,9 @@ def _money_accounts(
     *, student: Student, channel: str, siblings: Collection[int] = ()
 ) -> tuple[int, int, int, dict[int, int]]:
     """(clearing or cash account, student receivable, student credit, {sibling: receivable}) ids,
-    in one read; `siblings` are the other students whose orders the payment settles."""
+    in one read that locks them in primary-key order, as `post_entries` would, so that the
+    posting need not lock them again; `siblings` are the other students whose orders the
+    payment settles."""
     dim: int | str
     if channel == Channel.CASH:
         money_role, where, dim = AccountRole.CASH, "campus_id = %s", student.campus_id
@@ -65,7 +67,7 @@ def _money_accounts(
         "SELECT role, id, student_id FROM ledger_account "
         "WHERE (student_id = %s AND role IN (%s, %s)) "
         f"{sibling_clause}"
-        f"OR (organization_id = %s AND role = %s AND {where})",
+        f"OR (organization_id = %s AND role = %s AND {where}) ORDER BY id{sql.lock_clause()}",
         [
             student.pk,
             AccountRole.RECEIVABLE,
@@ -368,7 +370,9 @@ def _record_payment(
                 memo=" ".join(f"#{orders[r.order_id].number}" for r in requests),
             )
         )
-    entries = post_entries(organization_id=student.organization_id, actor=actor, drafts=drafts)
+    entries = post_entries(
+        organization_id=student.organization_id, actor=actor, drafts=drafts, accounts_locked=True
+    )
     payment: Payment = sql.new(
         Payment,
         {
