@@ -40,6 +40,13 @@ def integrity_conflict() -> HttpResponse:
     )
 
 
+class _Refused(Exception):
+    """The work refused the request; raised through the transaction so that the work rolls back."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
 def run_write(request: HttpRequest, work: Work) -> HttpResponse:
     """Run `work` (a service call returning (status, schema)) under the request's Idempotency-Key."""
     key = request.headers.get("Idempotency-Key")
@@ -51,29 +58,41 @@ def run_write(request: HttpRequest, work: Work) -> HttpResponse:
     user: Any = request.auth  # type: ignore[attr-defined]
     method, path = request.method or "POST", request.get_full_path()
     fingerprint = request_fingerprint(method=method, path=path, body=request.body)
+
+    def store(response: HttpResponse) -> None:
+        stored = StoredResponse(
+            status=response.status_code, body=response.content, content_type=response["Content-Type"]
+        )
+        store_response(user=user, key=key, method=method, path=path, fingerprint=fingerprint, response=stored)
+
+    try:
+        with transaction.atomic():
+            stored = begin_keyed_request(user=user, key=key, fingerprint=fingerprint)
+            if stored is not None:
+                return replay(stored)
+            try:
+                status, data = work()
+            except DomainError as exc:
+                raise _Refused(domain_error_response(exc)) from exc
+            except IntegrityError as exc:
+                raise _Refused(integrity_conflict()) from exc
+            response = render(request, status, data)
+            store(response)
+        return response
+    except _Refused as refused:
+        response = refused.response
+    # A refusal is the request's answer too, replayed like a success. The work rolled back with
+    # its transaction (no savepoint around it: a payment is two round trips shorter), so the
+    # answer is stored in a transaction of its own, under the key taken again.
     with transaction.atomic():
         stored = begin_keyed_request(user=user, key=key, fingerprint=fingerprint)
         if stored is not None:
-            replay = HttpResponse(stored.body, status=stored.status, content_type=stored.content_type)
-            replay["Idempotent-Replayed"] = "true"
-            return replay
-        try:
-            with transaction.atomic():
-                status, data = work()
-            response = render(request, status, data)
-        except DomainError as exc:
-            # A refusal is the request's answer too: stored and replayed like a success.
-            response = domain_error_response(exc)
-        except IntegrityError:
-            response = integrity_conflict()
-        store_response(
-            user=user,
-            key=key,
-            method=method,
-            path=path,
-            fingerprint=fingerprint,
-            response=StoredResponse(
-                status=response.status_code, body=response.content, content_type=response["Content-Type"]
-            ),
-        )
+            return replay(stored)
+        store(response)
+    return response
+
+
+def replay(stored: StoredResponse) -> HttpResponse:
+    response = HttpResponse(stored.body, status=stored.status, content_type=stored.content_type)
+    response["Idempotent-Replayed"] = "true"
     return response

@@ -59,6 +59,33 @@ def test_a_refusal_is_stored_and_replayed_too(school):
     assert not Payment.objects.exists()
 
 
+def test_a_refusal_after_writes_began_keeps_only_the_stored_answer(school, monkeypatch):
+    """The work runs without a savepoint: a refusal halfway rolls everything back, then the
+    refusal alone is stored under the key and replayed."""
+    from feedesk.core.errors import Conflict
+    from feedesk.payments import services as payment_services
+
+    api = ApiClient(school.cashier)
+    student = school.student()
+    entries_before = JournalEntry.objects.count()
+
+    def refuse(**kwargs):
+        raise Conflict("refused after the payment was written", code="refused_late")
+
+    monkeypatch.setattr(payment_services, "record_audit", refuse)
+    first = api.post("/payments", pay_body(student), key="k-late")
+    assert_error(first, 409, "refused_late")
+    monkeypatch.undo()
+    assert not Payment.objects.exists()
+    assert JournalEntry.objects.count() == entries_before
+    assert IdempotencyKey.objects.get(key="k-late").response_status == 409
+    again = api.post("/payments", pay_body(student), key="k-late")
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert not Payment.objects.exists()
+    assert verify_ledger().ok
+
+
 def test_a_request_while_the_first_is_running_is_409(postgres_only, school):
     api = ApiClient(school.cashier)
     student = school.student()
