@@ -261,12 +261,14 @@ def main() -> None:
         run_wrk(common + LUA_ACCOUNT, url, seconds=2, connections=16)
         run_wrk(common + LUA_PAYMENTS, url, seconds=2, connections=16)
         app = {"app": server.pid}
-        before = cpu.snapshot(app)
+        before = cpu.snapshot(app, database=DB_NAME)
         payments = run_wrk(common + LUA_PAYMENTS, url, seconds=args.seconds, connections=args.pay_connections)
-        middle = cpu.snapshot(app)
+        middle = cpu.snapshot(app, database=DB_NAME)
         reads = run_wrk(common + LUA_ACCOUNT, url, seconds=args.seconds, connections=args.read_connections)
         payments["cpu_ms_per_request"] = per_request(cpu.used(before, middle), payments["requests"])
-        reads["cpu_ms_per_request"] = per_request(cpu.used(middle, cpu.snapshot(app)), reads["requests"])
+        reads["cpu_ms_per_request"] = per_request(
+            cpu.used(middle, cpu.snapshot(app, database=DB_NAME)), reads["requests"]
+        )
         # One connection: the service time of a request without queueing behind others.
         pay_single = run_wrk(common + LUA_PAYMENTS, url, seconds=5, connections=1)
         read_single = run_wrk(common + LUA_ACCOUNT, url, seconds=5, connections=1)

@@ -1,7 +1,9 @@
 """CPU seconds used by the processes of a benchmark, grouped: where a run's two cores went.
 
-`snapshot({"app": pid, ...})` reads utime+stime from /proc for each named server and its children,
-for every PostgreSQL process, and for this process; `used(before, after)` gives the difference.
+`snapshot({"app": pid, ...}, database="db")` reads utime+stime from /proc for each named server
+and its children, for PostgreSQL's backends serving `database` and its shared background processes
+(WAL writer, checkpointer, ...), and for this process; `used(before, after)` gives the difference.
+Backends of other databases (other work on the same server) are left out.
 """
 
 import os
@@ -27,7 +29,17 @@ def _command(pid: int) -> str:
         return ""
 
 
-def snapshot(servers: dict[str, int]) -> dict[str, float]:
+def _serves(command: str, database: str) -> bool:
+    """A PostgreSQL process working for `database`: its backends ("postgres: user db host ...")
+    or a shared one ("postgres: 15/main: walwriter")."""
+    if not command.startswith("postgres"):
+        return False
+    words = command.split()
+    backend = len(words) >= 4 and words[0] == "postgres:" and not words[1].endswith(":")
+    return not backend or words[2] == database
+
+
+def snapshot(servers: dict[str, int], *, database: str) -> dict[str, float]:
     processes = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit() and (stat := _stat(int(entry))):
@@ -38,7 +50,7 @@ def snapshot(servers: dict[str, int]) -> dict[str, float]:
         for name, root in servers.items():
             if pid == root or ppid == root:
                 totals[name] += seconds
-        if _command(pid).startswith("postgres"):
+        if _serves(_command(pid), database):
             totals["postgres"] += seconds
     times = os.times()
     totals["client"] = times.user + times.system + times.children_user + times.children_system

@@ -298,11 +298,11 @@ def main() -> None:
             browsers = list(pool.map(lambda f: sign_in(base, f, timings, errors), families))
         login_wall = time.perf_counter() - started
         started = time.perf_counter()
-        cpu_before = cpu.snapshot(servers_by_name)
+        cpu_before = cpu.snapshot(servers_by_name, database=DB)
         with ThreadPoolExecutor(args.clients) as pool:
             results = list(pool.map(journey, browsers))
         wall = time.perf_counter() - started
-        checkout_cpu = cpu.used(cpu_before, cpu.snapshot(servers_by_name))
+        checkout_cpu = cpu.used(cpu_before, cpu.snapshot(servers_by_name, database=DB))
         completed = sum(results)
 
         from django.db.models import Count
