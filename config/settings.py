@@ -116,6 +116,16 @@ AUTHENTICATION_BACKENDS = ["feedesk.gateways.auth.HumanAccountsBackend"]
 # Database sessions, loaded on each request with one lean statement.
 SESSION_ENGINE = "feedesk.users.sessions"
 
+# New and changed passwords: Argon2id (feedesk/users/hashers.py). The others verify older hashes,
+# which are upgraded at their owner's next sign-in.
+PASSWORD_HASHERS = [
+    "feedesk.users.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

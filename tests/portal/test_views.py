@@ -45,6 +45,25 @@ def test_wrong_password_is_refused(family):
     assert "_auth_user_id" not in response.client.session
 
 
+def test_an_older_pbkdf2_password_signs_in_and_is_rehashed_with_argon2id(family, settings):
+    from django.contrib.auth.hashers import make_password
+
+    from config import settings as project
+
+    # The project's hashers, not the fast MD5 the other tests use.
+    settings.PASSWORD_HASHERS = project.PASSWORD_HASHERS
+    family.user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    family.user.save(update_fields=["password"])
+    family.client()  # signs in with the old hash
+    family.user.refresh_from_db()
+    assert family.user.password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    family.client()  # and again with the new one
+    refused = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        "/portal/login/", {"phone": family.phone, "password": PASSWORD + "x"}
+    )
+    assert "_auth_user_id" not in refused.client.session
+
+
 def test_pages_need_a_portal_login(family, school):
     assert Client(HTTP_ACCEPT_LANGUAGE="en").get("/portal/courses/").status_code == 302
     staff = Client(HTTP_ACCEPT_LANGUAGE="en")
