@@ -502,6 +502,11 @@ class AttendanceOut(Schema):
     replaces_id: int | None = Field(description="the mark this one corrected")
     recorded_at: datetime.datetime
     remaining_hours: Decimal = Field(description="the enrolment's hours left after this mark")
+    arrears_order_id: int | None = Field(
+        None,
+        description="the order billing hours used beyond the package (`allow_overdraw`), if one was issued",
+    )
+    arrears_order_number: int | None = None
 
 
 class AbsenceReasonFilter(Schema):

@@ -717,6 +717,8 @@ def test_hours_below_zero_need_the_overdraw_permission_and_bill_arrears(school, 
     )
     arrears = Order.objects.filter(enrolment_id=enrolment.pk).order_by("-pk").first()
     assert Order.objects.filter(enrolment_id=enrolment.pk).count() == orders + 1 and arrears.total == 15_000
+    assert (billed["arrears_order_id"], billed["arrears_order_number"]) == (arrears.pk, arrears.number)
+    assert used["arrears_order_id"] is None
     assert verify_ledger().ok
 
 

@@ -61,11 +61,13 @@ def test_one_roll_call_is_one_balanced_consumption_entry(school, hours):
 def test_correction_posts_a_reversal_then_a_new_entry_and_is_audited(school, hours):
     student, enrolment, _order = hours.enrol()
     session = hours.session()
-    first = record_attendance(actor=school.instructor, session=session, student=student, status="present")
+    first = record_attendance(
+        actor=school.instructor, session=session, student=student, status="present"
+    ).mark
     assert first.amount == 12_000
     corrected = record_attendance(
         actor=school.head_teacher, session=session, student=student, status="leave", reason_code="sick"
-    )
+    ).mark
     first.refresh_from_db()
     assert not first.is_current and corrected.replaces == first and corrected.hours == 0
     reversal = JournalEntry.objects.get(code=EntryCode.REVERSAL)
@@ -162,7 +164,9 @@ def test_instructors_only_for_their_own_sessions(school, hours):
     assert refused.value.code == "not_your_class"
     session.instructor = stranger
     session.save(update_fields=["instructor"])
-    assert record_attendance(actor=stranger, session=session, student=student, status="present").hours == 1
+    assert (
+        record_attendance(actor=stranger, session=session, student=student, status="present").mark.hours == 1
+    )
 
 
 def test_future_sessions_wait_for_the_roll_call_window(school, hours):
@@ -192,7 +196,7 @@ def test_going_past_zero_needs_permission_and_bills_arrears(school, hours):
     assert refused.value.code == "hours_exhausted" and "has 0 hours left" in str(refused.value.message)
     mark = record_attendance(
         actor=school.cashier, session=s2, student=student, status="present", allow_overdraw=True
-    )
+    ).mark
     assert mark.hours == 1
     arrears = Order.objects.filter(enrolment=enrolment).exclude(pk=first_order.pk).get()
     assert arrears.total == 15_000 and arrears.lines.get().kind == OrderLine.Kind.TUITION
@@ -239,7 +243,7 @@ def test_student_reported_leave_cutoff_staff_final_and_makeup_credit(school, hou
     makeup = hours.session()
     used = record_attendance(
         actor=school.instructor, session=makeup, student=student, status="present", use_makeup_credit=True
-    )
+    ).mark
     assert used.hours == 0 and MakeupCredit.objects.get(used_by=used)
     with pytest.raises(DomainError):
         record_attendance(
@@ -340,8 +344,8 @@ def test_correcting_a_mark_that_recognised_nothing_keeps_the_fen(school, hours):
     )
     student, enrolment, _o = hours.enrol(klass=klass)
     first, second = hours.session(klass=klass), hours.session(klass=klass)
-    a = record_attendance(actor=school.instructor, session=first, student=student, status="present")
-    b = record_attendance(actor=school.instructor, session=second, student=student, status="present")
+    a = record_attendance(actor=school.instructor, session=first, student=student, status="present").mark
+    b = record_attendance(actor=school.instructor, session=second, student=student, status="present").mark
     assert (a.amount, a.entry, b.amount) == (0, None, 1)  # round(1/3) = 0, round(2/3) = 1
     record_attendance(
         actor=school.instructor, session=first, student=student, status="leave", reason_code="sick"

@@ -17,6 +17,7 @@ from feedesk.api.schemas import (
 from feedesk.attendance.models import AbsenceReason, Attendance, MakeupCredit, Session
 from feedesk.attendance.selectors import absence_reasons, hours_position, sessions_visible_to
 from feedesk.attendance.services import record_attendance
+from feedesk.billing.models import Order
 from feedesk.core.permissions import Capability, require
 from feedesk.people.selectors import students_visible_to
 
@@ -42,7 +43,7 @@ opens), `session_cancelled`, `enrolment_expired`, `no_makeup_credit`, `makeup_cr
 """
 
 
-def attendance_out(mark: Attendance, currency_code: str) -> AttendanceOut:
+def attendance_out(mark: Attendance, currency_code: str, arrears: Order | None = None) -> AttendanceOut:
     mark = Attendance.objects.select_related("reason", "enrolment").get(pk=mark.pk)
     credit = MakeupCredit.objects.filter(granted_by=mark).first()
     return AttendanceOut(
@@ -71,6 +72,8 @@ def attendance_out(mark: Attendance, currency_code: str) -> AttendanceOut:
         replaces_id=mark.replaces_id,
         recorded_at=mark.created_at,
         remaining_hours=hours(hours_position(mark.enrolment).remaining_hours),
+        arrears_order_id=arrears.pk if arrears else None,
+        arrears_order_number=arrears.number if arrears else None,
     )
 
 
@@ -95,7 +98,7 @@ def record_attendance_endpoint(request: HttpRequest, payload: AttendanceIn) -> H
             .values_list("pk", flat=True)
             .first()
         )
-        mark = record_attendance(
+        outcome = record_attendance(
             actor=user,
             session=session,
             student=student,
@@ -104,7 +107,8 @@ def record_attendance_endpoint(request: HttpRequest, payload: AttendanceIn) -> H
             use_makeup_credit=payload.use_makeup_credit,
             allow_overdraw=payload.allow_overdraw,
         )
-        return (200 if mark.pk == before else 201), attendance_out(mark, currency(request))
+        status = 200 if outcome.mark.pk == before else 201
+        return status, attendance_out(outcome.mark, currency(request), outcome.arrears_order)
 
     return run_write(request, work)
 

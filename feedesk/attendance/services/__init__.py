@@ -11,6 +11,7 @@ from feedesk.attendance.services.reasons import (
 from feedesk.attendance.services.recognition import expire_enrolments, recognised_for
 from feedesk.attendance.services.roll_call import (
     Mark,
+    MarkOutcome,
     RollCallResult,
     record_attendance,
     report_absence,
@@ -28,6 +29,7 @@ from feedesk.attendance.services.sessions import (
 __all__ = [
     "GenerateResult",
     "Mark",
+    "MarkOutcome",
     "RollCallResult",
     "add_closed_date",
     "add_session",

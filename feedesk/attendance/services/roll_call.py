@@ -211,6 +211,14 @@ def take_roll_call(
         )
 
 
+@dataclass
+class MarkOutcome:
+    """One student's current mark, and the order billing hours used beyond their package."""
+
+    mark: Attendance
+    arrears_order: Order | None = None
+
+
 def record_attendance(
     *,
     actor: User,
@@ -220,8 +228,9 @@ def record_attendance(
     reason_code: str | None = None,
     use_makeup_credit: bool = False,
     allow_overdraw: bool = False,
-) -> Attendance:
-    """One student's mark (what `POST /attendance` calls). Returns the student's current mark."""
+) -> MarkOutcome:
+    """One student's mark (what `POST /attendance` calls): the student's current mark, and the
+    arrears order it issued, if any."""
     ensure_same_organization(actor, student)
     result = take_roll_call(
         actor=actor,
@@ -229,9 +238,12 @@ def record_attendance(
         marks=[Mark(student.pk, status, reason_code or None, use_makeup_credit)],
         allow_overdraw=allow_overdraw,
     )
+    arrears = result.arrears_orders[0] if result.arrears_orders else None
     if result.marks:
-        return result.marks[0]
-    return Attendance.objects.get(session_id=session.pk, student_id=student.pk, is_current=True)
+        return MarkOutcome(result.marks[0], arrears)
+    return MarkOutcome(
+        Attendance.objects.get(session_id=session.pk, student_id=student.pk, is_current=True), arrears
+    )
 
 
 def _check_reporter(reporter: Guardian | Student, student: Student, session: Session) -> None:
