@@ -4,7 +4,7 @@ Runs gunicorn on PostgreSQL in its own database (fd_bench_portal, created and dr
 drives it over HTTP with a pool of client threads, then checks nothing was lost or posted twice
 and runs the ledger verification. Prints a summary and, last, one line of JSON.
 
-    .venv/bin/python bench/portal_load.py [--guardians 200] [--clients 8] [--workers 3]
+    .venv/bin/python bench/portal_load.py [--guardians 200] [--clients 8] [--workers 3] [--threads 1]
 """
 
 import argparse
@@ -219,6 +219,8 @@ def main() -> None:
     parser.add_argument("--guardians", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
+    # More than one: gthread workers, which keep a guardian's connection open between pages.
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
@@ -260,7 +262,7 @@ def main() -> None:
 
         connections.close_all()
 
-        def gunicorn(bind_port: int, workers: int) -> subprocess.Popen:
+        def gunicorn(bind_port: int, workers: int, threads: int = 1) -> subprocess.Popen:
             process = subprocess.Popen(
                 [
                     str(Path(sys.executable).parent / "gunicorn"),
@@ -273,6 +275,7 @@ def main() -> None:
                     "warning",
                     "--timeout",
                     "60",
+                    *(["--threads", str(threads)] if threads > 1 else []),
                 ],
                 cwd=ROOT,
                 env=env,
@@ -286,7 +289,7 @@ def main() -> None:
                     time.sleep(0.1)
             return process
 
-        app = gunicorn(port, args.workers)
+        app = gunicorn(port, args.workers, args.threads)
         simulated_provider = gunicorn(provider_port, 1)
         servers_by_name = {"app": app.pid, "provider": simulated_provider.pid}
 
@@ -336,6 +339,7 @@ def main() -> None:
             "guardians": args.guardians,
             "clients": args.clients,
             "gunicorn_workers": args.workers,
+            "gunicorn_threads": args.threads,
             "completed_checkouts": completed,
             "login_phase_seconds": round(login_wall, 2),
             "logins_per_second": round(len(families) / login_wall, 1) if login_wall else 0,
