@@ -208,6 +208,14 @@ def insert_rows(
     return result
 
 
+def prepared_row(model: type[models.Model], names: Sequence[str], values: Sequence[Any]) -> list[Any]:
+    """`values` of the fields `names` adapted as `insert_rows` adapts them, for a statement of the
+    caller's own (an INSERT … ON CONFLICT, say)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    _quoted, fields = _columns(model, tuple(names))
+    return [_prepared(field, plain, value, db) for value, (field, plain) in zip(values, fields, strict=True)]
+
+
 @lru_cache(maxsize=64)
 def _saved_fields(model: type[models.Model]) -> tuple[tuple[Any, ...], tuple[str, ...], str]:
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)

@@ -1,10 +1,12 @@
 """What a guardian or student may see: their family's students, orders, payments and cart."""
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import connection
 from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from feedesk.billing.models import Order
@@ -136,13 +138,66 @@ def payable_online_orders(viewer: PortalViewer) -> QuerySet[Order]:
     )
 
 
-def payable_online(viewer: PortalViewer) -> QuerySet[Order]:
-    """The payable orders as the pages show them: with their student and class, by due date."""
-    return (
-        payable_online_orders(viewer)
-        .select_related("student", "enrolment__class_group__course")
-        .order_by("due_date", "number")
+def payable_orders(
+    viewer: PortalViewer,
+    *,
+    order_ids: Collection[int] | None = None,
+    enrolment_ids: Collection[int] | None = None,
+    with_class: bool = False,
+    lock: bool = False,
+) -> list[Order]:
+    """`payable_online_orders` in one lean statement, each with its student (one of the viewer's),
+    limited to `order_ids` or `enrolment_ids` when given. `with_class`: with the enrolment and its
+    class, by due date (as the pages show them); else by id. `lock`: FOR UPDATE (of the orders)."""
+    students = {s.pk: s for s in viewer.students}
+    if (
+        not students
+        or (order_ids is not None and not order_ids)
+        or (enrolment_ids is not None and not enrolment_ids)
+    ):
+        return []
+    key = "order" if order_ids is not None else "enrolment" if enrolment_ids is not None else ""
+    limit = list(order_ids if order_ids is not None else enrolment_ids or ())
+    statement = _payable_statement(connection.vendor, len(students), key, len(limit), with_class, lock)
+    params = [viewer.organization.pk, *students, *PAYABLE_STATUSES, *limit]
+    orders = []
+    for row in sql.fetch(statement, params):
+        if with_class:
+            order, enrolment, group = sql.split_joined(row, _ORDER_WITH_CLASS)
+            if enrolment is not None:
+                sql.cache_related(enrolment, "class_group", group)
+            sql.cache_related(order, "enrolment", enrolment)
+        else:
+            order = sql.read(Order, sql.concrete_names(Order), row)
+        sql.cache_related(order, "student", students[order.student_id])
+        orders.append(order)
+    return orders
+
+
+_ORDER_WITH_CLASS = [Order, Enrolment, ClassGroup]
+
+
+@lru_cache(maxsize=64)
+def _payable_statement(vendor: str, students: int, key: str, limit: int, with_class: bool, lock: bool) -> str:
+    if with_class:
+        selected = sql.joined_columns(((Order, "o"), (Enrolment, "e"), (ClassGroup, "g")))
+        joins = (
+            f" LEFT JOIN {Enrolment._meta.db_table} e ON e.id = o.enrolment_id"
+            f" LEFT JOIN {ClassGroup._meta.db_table} g ON g.id = e.class_group_id"
+        )
+    else:
+        selected, joins = sql.columns(Order, sql.concrete_names(Order), "o"), ""
+    where = (
+        f"o.organization_id = %s AND o.student_id IN ({sql.placeholders(students)}) "
+        f"AND o.status IN ({sql.placeholders(len(PAYABLE_STATUSES))}) AND o.on_account AND o.online_payable"
     )
+    if key:
+        column = "o.id" if key == "order" else "o.enrolment_id"
+        where += f" AND {column} IN ({sql.placeholders(limit)})"
+    order_by = "o.due_date, o.number, o.id" if with_class else "o.id"
+    lock_clause = sql.lock_clause()
+    suffix = f"{lock_clause} OF o" if lock and lock_clause else ""
+    return f"SELECT {selected} FROM {Order._meta.db_table} o{joins} WHERE {where} ORDER BY {order_by}{suffix}"
 
 
 def with_purposes(orders: list[Order]) -> list[tuple[Order, str]]:
@@ -158,21 +213,59 @@ def order_purpose(order: Order) -> str:
     return "、".join(line.description for line in order.lines.all())
 
 
-def active_cart(viewer: PortalViewer) -> Cart | None:
-    """The payer's cart that is not paid yet, with its items (no item query when there is none)."""
+def active_cart(viewer: PortalViewer, *, lock: bool = False) -> Cart | None:
+    """The payer's cart that is not paid yet (there is at most one), with its items in the order
+    they were added: one lean statement. `lock`: the cart row locked (its items cannot change
+    without that lock)."""
+    rows = sql.fetch(
+        _cart_statement(connection.vendor, lock),
+        [viewer.user.pk, viewer.organization.pk, Cart.Status.PAID],
+    )
+    return _cart_with_items(rows)
+
+
+def _cart_with_items(rows: Sequence[Sequence[Any]]) -> Cart | None:
+    """The cart of rows selected by `_cart_statement`, its items cached (in the order they were added)."""
+    if not rows:
+        return None
+    cart: Cart = sql.split_joined(rows[0], _CART_MODELS)[0]
+    items = []
+    for row in rows:
+        own, item = sql.split_joined(row, _CART_MODELS)
+        if item is not None and own.pk == cart.pk:
+            sql.cache_related(item, "cart", cart)
+            items.append(item)
+    sql.cache_related_list(cart, "items", items)
+    return cart
+
+
+_CART_MODELS = [Cart, CartItem]
+
+
+@lru_cache(maxsize=4)
+def _cart_statement(vendor: str, lock: bool) -> str:
+    """The payer's unpaid cart (owner, school, the paid status) and its items; `lock`: FOR UPDATE
+    of the cart row (its items cannot change without that lock)."""
+    lock_clause = sql.lock_clause()
     return (
-        Cart.objects.filter(owner=viewer.user, organization=viewer.organization)
-        .exclude(status=Cart.Status.PAID)
-        .prefetch_related("items")
-        .first()
+        f"SELECT {sql.joined_columns(((Cart, 'c'), (CartItem, 'i')))} FROM {Cart._meta.db_table} c "
+        f"LEFT JOIN {CartItem._meta.db_table} i ON i.cart_id = c.id "
+        "WHERE c.owner_id = %s AND c.organization_id = %s AND c.status <> %s ORDER BY c.id, i.id"
+        + (f"{lock_clause} OF c" if lock and lock_clause else "")
     )
 
 
 def cart_order_ids(viewer: PortalViewer) -> set[int]:
-    return set(
-        CartItem.objects.filter(cart__owner=viewer.user, cart__organization=viewer.organization)
-        .exclude(cart__status=Cart.Status.PAID)
-        .values_list("order_id", flat=True)
+    """The orders in the payer's unpaid cart: one lean statement."""
+    rows = sql.fetch(_cart_orders_statement(), [viewer.user.pk, viewer.organization.pk, Cart.Status.PAID])
+    return {order_id for (order_id,) in rows}
+
+
+@lru_cache(maxsize=1)
+def _cart_orders_statement() -> str:
+    return (
+        f"SELECT i.order_id FROM {CartItem._meta.db_table} i JOIN {Cart._meta.db_table} c "
+        "ON c.id = i.cart_id WHERE c.owner_id = %s AND c.organization_id = %s AND c.status <> %s"
     )
 
 

@@ -28,8 +28,7 @@ from feedesk.portal.notify import deliver_code
 from feedesk.portal.selectors import (
     PortalViewer,
     active_cart,
-    payable_online,
-    payable_online_orders,
+    payable_orders,
     portal_settings,
     viewer_settings,
 )
@@ -276,7 +275,9 @@ def _locked_cart(viewer: PortalViewer) -> Cart:
     if rows:
         cart: Cart = sql.read(Cart, sql.concrete_names(Cart), rows[0])
         return cart
-    return Cart.objects.create(owner=viewer.user, organization=viewer.organization)
+    cart = sql.new(Cart, {"organization_id": viewer.organization.pk, "owner_id": viewer.user.pk})
+    sql.insert_instance(cart)
+    return cart
 
 
 @lru_cache(maxsize=4)
@@ -287,17 +288,6 @@ def _lock_cart_statement(vendor: str) -> str:
     )
 
 
-def _cart_items(cart: Cart) -> list[CartItem]:
-    """The cart's items in the order they were added (the cart is locked: they cannot change)."""
-    names = sql.concrete_names(CartItem)
-    rows = sql.fetch(
-        f"SELECT {sql.columns(CartItem, names, 'i')} FROM {CartItem._meta.db_table} i "
-        "WHERE i.cart_id = %s ORDER BY i.id",
-        [cart.pk],
-    )
-    return sql.read_rows(CartItem, names, rows, related={"cart": cart})
-
-
 def _refuse_if_frozen(cart: Cart) -> None:
     if cart.status == Cart.Status.FROZEN:
         raise Conflict(
@@ -306,11 +296,20 @@ def _refuse_if_frozen(cart: Cart) -> None:
         )
 
 
+def _pk(value: int | str) -> int | None:
+    """A primary key from a form value; None for anything that cannot be one."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def _payable_order(viewer: PortalViewer, order_id: int | str) -> Order:
-    order = payable_online_orders(viewer).filter(pk=order_id).first() if str(order_id).isdigit() else None
-    if order is None:
+    pk = _pk(order_id)
+    found = payable_orders(viewer, order_ids=[pk]) if pk is not None else []
+    if not found:
         raise NotFound(_("Not found."))
-    return order
+    return found[0]
 
 
 def _checked_amount(settings: PortalSettings, order: Order, amount: int | None) -> int | None:
@@ -341,13 +340,30 @@ def add_to_cart(*, viewer: PortalViewer, order_id: int | str, amount: int | None
     _refuse_if_frozen(cart)
     # One statement: the new item, or the order's item already in the cart with its new amount.
     # The cart row is locked, so nobody else changes its items meanwhile.
-    [item] = CartItem.objects.bulk_create(
-        [CartItem(cart=cart, order=order, amount=_checked_amount(settings, order, amount))],
-        update_conflicts=True,
-        unique_fields=["cart", "order"],
-        update_fields=["amount"],
-    )
+    values = {
+        "cart_id": cart.pk,
+        "order_id": order.pk,
+        "amount": _checked_amount(settings, order, amount),
+        "checkout_amount": None,
+        "added_at": timezone.now(),
+    }
+    item: CartItem = sql.new(CartItem, values, related={"cart": cart, "order": order})
+    row = sql.prepared_row(CartItem, _ITEM_NAMES, [values[name] for name in _ITEM_NAMES])
+    [(item.pk,)] = sql.fetch(_add_item_statement(connection.vendor), row)
+    item._state.adding = False
     return item
+
+
+_ITEM_NAMES = ("cart_id", "order_id", "amount", "checkout_amount", "added_at")
+
+
+@lru_cache(maxsize=4)
+def _add_item_statement(vendor: str) -> str:
+    columns = ", ".join(name for name in _ITEM_NAMES)  # the attnames are the columns
+    return (
+        f"INSERT INTO {CartItem._meta.db_table} ({columns}) VALUES ({sql.placeholders(len(_ITEM_NAMES))}) "
+        "ON CONFLICT (cart_id, order_id) DO UPDATE SET amount = excluded.amount RETURNING id"
+    )
 
 
 @transaction.atomic
@@ -371,14 +387,8 @@ class CartLine:
 
 def _reprice(viewer: PortalViewer, cart: Cart, settings: PortalSettings) -> tuple[list[CartLine], list[str]]:
     """The cart against the orders as they are now (locked): drop what is no longer payable, cap the rest."""
-    items = _cart_items(cart)
-    payable = {
-        o.pk: o
-        for o in payable_online_orders(viewer)
-        .select_for_update()
-        .filter(pk__in=[i.order_id for i in items])
-        .order_by("pk")
-    }
+    items = list(cart.items.all())
+    payable = {o.pk: o for o in payable_orders(viewer, order_ids=[i.order_id for i in items], lock=True)}
     lines: list[CartLine] = []
     notices: list[str] = []
     for item in items:
@@ -426,7 +436,7 @@ def _remember_checkout_amounts(lines: Sequence[CartLine]) -> None:
 def cart_lines(viewer: PortalViewer, cart: Cart) -> list[CartLine]:
     """The cart (read with its items) as paying it now would allocate (read only)."""
     items = list(cart.items.all())
-    payable = {o.pk: o for o in payable_online(viewer).filter(pk__in=[i.order_id for i in items])}
+    payable = {o.pk: o for o in payable_orders(viewer, order_ids=[i.order_id for i in items])}
     missing = [i.order_id for i in items if i.order_id not in payable]
     gone = Order.objects.select_related("student").in_bulk(missing) if missing else {}
     lines = []
@@ -466,7 +476,9 @@ def checkout(
 
     settings = _require_payments_on(viewer)
     with transaction.atomic():
-        cart = _locked_cart(viewer)
+        cart = active_cart(viewer, lock=True)  # with its items
+        if cart is None:
+            raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
         _refuse_if_frozen(cart)
         lines, notices = _reprice(viewer, cart, settings)
         total = sum(line.amount for line in lines)
@@ -492,8 +504,10 @@ def checkout(
             opened.online.out_trade_no,
             timezone.now(),
         )
-        Cart.objects.filter(pk=cart.pk).update(
-            status=cart.status, out_trade_no=cart.out_trade_no, updated_at=cart.updated_at
+        sql.update_by_pk(
+            Cart,
+            [cart.pk],
+            assign={name: {cart.pk: getattr(cart, name)} for name in _FREEZE_FIELDS},
         )
     try:
         online, action = request_online_payment(
@@ -503,6 +517,9 @@ def checkout(
         Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN).update(status=Cart.Status.OPEN)
         raise
     return CheckoutResult(cart, [], action, online.out_trade_no)
+
+
+_FREEZE_FIELDS = ("status", "out_trade_no", "updated_at")
 
 
 def _payer(viewer: PortalViewer, lines: Sequence[CartLine]) -> Student:

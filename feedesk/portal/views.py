@@ -25,7 +25,7 @@ from feedesk.portal.selectors import (
     PortalViewer,
     cart_order_ids,
     family_payments,
-    payable_online,
+    payable_orders,
     receipt_for,
     viewer_for,
     viewer_settings,
@@ -284,7 +284,8 @@ def pay(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
     if not viewer_settings(viewer).carts_enabled:
         raise Http404
     in_cart = _order_ids(services.current_cart(viewer))
-    rows = [(o, purpose, o.pk in in_cart) for o, purpose in with_purposes(list(payable_online(viewer)))]
+    orders = payable_orders(viewer, with_class=True)
+    rows = [(o, purpose, o.pk in in_cart) for o, purpose in with_purposes(orders)]
     return render(request, "portal/pay.html", _context(request, viewer, in_cart=in_cart, rows=rows))
 
 
