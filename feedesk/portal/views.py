@@ -243,7 +243,9 @@ def courses(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
         if student
         else []
     )
-    reasons = absences.student_reasons(viewer.organization.pk)
+    # The reasons are offered only on sessions whose absence may still be reported.
+    editable = any(row.editable for card in cards for row in card.sessions)
+    reasons = absences.student_reasons(viewer.organization.pk) if editable else []
     return render(
         request,
         "portal/courses.html",

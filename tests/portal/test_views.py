@@ -383,7 +383,7 @@ def test_return_page_without_a_payment_says_so(family):
 def test_page_views_read_a_handful_of_rows(family, django_assert_max_num_queries):
     """Each page reads the session, the user and the family once; the cart is not read twice."""
     client = family.client()
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(7):
         client.get("/portal/courses/")
     with django_assert_max_num_queries(6):
         client.get("/portal/pay/")
