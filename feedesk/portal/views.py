@@ -397,7 +397,7 @@ def receipts(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
 
 def _receipt_context(viewer: PortalViewer, payment_id: int) -> dict[str, Any]:
     payment = receipt_for(viewer, payment_id)
-    allocations = list(payment.allocations.select_related("order__student").order_by("pk"))
+    allocations = list(payment.allocations.all())  # read with the payment, in the order made
     allocated = sum(a.amount for a in allocations)
     return {
         "payment": payment,

@@ -349,6 +349,25 @@ def test_receipts_list_and_download(family, school):
     assert "¥1,500.00" in html(download)
 
 
+def test_a_receipt_shows_each_allocation_and_reaches_the_family_only(
+    family, stranger, school, django_assert_max_num_queries
+):
+    first, second = family.orders
+    payment = family.pay_at_desk(family.children[1], [second, first], extra=1000)
+    client = family.client()
+    with django_assert_max_num_queries(5):
+        page = html(client.get(f"/portal/receipts/{payment.pk}/"))
+    rows = page.split("Paid towards")[1]
+    assert rows.index(f"#{second.number}") < rows.index(f"#{first.number}")
+    assert family.children[0].name in rows and family.children[1].name in rows and "¥10.00" in rows
+    assert stranger.client().get(f"/portal/receipts/{payment.pk}/").status_code == 404
+    # The payer is no longer active: the receipt still reaches the family through its orders.
+    type(family.children[1]).objects.filter(pk=family.children[1].pk).update(is_active=False)
+    assert payment.receipt_number in html(client.get(f"/portal/receipts/{payment.pk}/"))
+    for wrong in ("0", "99999999999999999999", "x"):
+        assert client.get(f"/portal/receipts/{wrong}/").status_code == 404
+
+
 def test_language_switch(family):
     client = family.client()
     client.post("/portal/language/", {"language": "zh-hans", "next": "/portal/"})
