@@ -435,3 +435,35 @@ def test_a_checkout_the_provider_never_saw_reopens_the_cart(family, school, monk
     assert sync_cart(viewer=viewer).status == Cart.Status.FROZEN  # not yet: it may still be on its way
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now() - datetime.timedelta(minutes=3))
     assert sync_cart(viewer=viewer).status == Cart.Status.OPEN
+
+
+def test_the_return_page_follows_the_payment(family, stranger, school, django_assert_max_num_queries):
+    from feedesk.gateways.models import OnlinePayment, OnlineStatus
+    from feedesk.gateways.services import save_gateway_config
+    from feedesk.payments.models import Payment
+
+    save_gateway_config(actor=school.principal, active="simulated")
+    client = family.client()
+    for order in family.orders:
+        client.post("/portal/cart/add/", {"order": order.pk})
+    total = sum(order.total for order in family.orders)
+    pay_url = client.post("/portal/cart/checkout/", {"total": str(total)})["Location"]
+    assert Cart.objects.get(owner=family.user).status == Cart.Status.FROZEN
+    client.post(pay_url, {"action": "pay"})
+    payment = Payment.objects.get()
+    # Session, user, family, the frozen cart with its payment, closing the cart.
+    with django_assert_max_num_queries(5):
+        client.get("/portal/cart/return/")
+    for _again in range(2):  # paying closed the cart; coming back again still finds the receipt
+        assert client.get("/portal/cart/return/")["Location"] == f"/portal/receipts/{payment.pk}/"
+        cart = Cart.objects.get(owner=family.user)
+        assert (cart.status, cart.payment_id) == (Cart.Status.PAID, payment.pk)
+    # A payment the provider reports failed reopens the cart, with nothing charged.
+    theirs = stranger.client()
+    theirs.post("/portal/cart/add/", {"order": stranger.orders[0].pk})
+    theirs.post("/portal/cart/checkout/", {"total": str(stranger.orders[0].total)})
+    OnlinePayment.objects.filter(student=stranger.children[0]).update(status=OnlineStatus.FAILED)
+    response = theirs.get("/portal/cart/return/", follow=True)
+    assert "did not go through" in html(response)
+    assert Cart.objects.get(owner=stranger.user).status == Cart.Status.OPEN
+    assert Payment.objects.count() == 1
