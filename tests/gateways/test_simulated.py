@@ -96,3 +96,67 @@ def test_simulated_gateway_can_be_switched_off(client, sim_checkout, settings):
     _school, _online, action, _order = sim_checkout
     settings.FEEDESK_ALLOW_SIMULATED_GATEWAY = False
     assert client.get(action.url).status_code == 404
+
+
+def _trail(online):
+    from feedesk.audit.models import AuditEntry
+
+    events = list(
+        OnlinePaymentEvent.objects.filter(online_payment=online)
+        .order_by("pk")
+        .values_list("source", "outcome", "status_before", "status_after", "verified")
+    )
+    audits = list(
+        AuditEntry.objects.filter(target_type="gateways.onlinepayment", target_id=online.pk)
+        .order_by("pk")
+        .values_list("action", "actor_id", "amount", "data")
+    )
+    return events, audits
+
+
+def test_the_provider_taking_a_payment_makes_it_pending(sim_checkout):
+    _school, online, _action, _order = sim_checkout
+    stored = type(online).objects.get(pk=online.pk)
+    assert online.status == stored.status == OnlineStatus.PENDING and stored.updated_at == online.updated_at
+    events, audits = _trail(online)
+    assert events == [("create", "applied", "created", "pending", True)]
+    assert audits[-1] == (
+        "online_payment.pending",
+        None,
+        None,
+        {"source": "create", "provider_transaction_id": ""},
+    )
+
+
+def test_a_callback_before_the_provider_answers_is_not_undone(school, monkeypatch):
+    from feedesk.gateways import services
+    from feedesk.gateways.base import ProviderStatus
+    from feedesk.gateways.registry import SimulatedGateway
+
+    save_gateway_config(actor=school.principal, active=GatewayKind.SIMULATED)
+    student = school.student()
+    order = online_order(school, student, 88_00)
+    create = SimulatedGateway.create
+
+    def paid_before_answering(self, **kwargs):
+        action = create(self, **kwargs)
+        online = services.OnlinePayment.objects.get(out_trade_no=kwargs["out_trade_no"])
+        services._apply(
+            online.pk,
+            ProviderStatus(
+                online.out_trade_no,
+                OnlineStatus.SUCCEEDED,
+                online.amount,
+                provider_transaction_id="4200000001",
+            ),
+            source=OnlinePaymentEvent.Source.CALLBACK,
+        )
+        return action
+
+    monkeypatch.setattr(SimulatedGateway, "create", paid_before_answering)
+    online, _action = start_online_payment(
+        student=student, allocations=[AllocationRequest(order.pk, 88_00)], client=ClientKind.PHONE
+    )
+    assert online.status == OnlineStatus.SUCCEEDED and Payment.objects.count() == 1
+    events, _audits = _trail(online)
+    assert [e[:2] for e in events] == [("callback", "applied"), ("create", "ignored")]
