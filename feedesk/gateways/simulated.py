@@ -341,13 +341,14 @@ class DatabaseStore:
         self.organization_id = organization_id
 
     def get(self, out_trade_no: str) -> dict[str, Any] | None:
+        from feedesk.core import sql
         from feedesk.gateways.models import SimulatedTransaction
 
-        row = SimulatedTransaction.objects.filter(
-            organization_id=self.organization_id, out_trade_no=out_trade_no
-        ).first()
-        if row is None:
+        names = sql.concrete_names(SimulatedTransaction)
+        found = sql.fetch(_get_statement(), [self.organization_id, out_trade_no])
+        if not found:
             return None
+        row = sql.read(SimulatedTransaction, names, found[0])
         txn = {"out_trade_no": row.out_trade_no, **{f: getattr(row, f) for f in self.FIELDS}}
         txn["success_time"] = (
             row.success_time.astimezone(datetime.timezone(datetime.timedelta(hours=8))).isoformat(
@@ -370,14 +371,16 @@ class DatabaseStore:
         return {**{f: txn[f] for f in self.FIELDS}, "success_time": success_time}
 
     def save(self, txn: dict[str, Any]) -> None:
+        from feedesk.core import sql
         from feedesk.gateways.models import SimulatedTransaction
 
         values = self._values(txn)
+        changed = sql.prepared_row(SimulatedTransaction, tuple(values), list(values.values()))
+        if sql.execute(_save_statement(), [*changed, txn["out_trade_no"], self.organization_id]):
+            return
         rows = SimulatedTransaction.objects.filter(
             out_trade_no=txn["out_trade_no"], organization_id=self.organization_id
         )
-        if rows.update(**values):
-            return
         try:
             with transaction.atomic():
                 SimulatedTransaction.objects.create(
@@ -385,3 +388,26 @@ class DatabaseStore:
                 )
         except IntegrityError:  # saved concurrently: this save is the later one
             rows.update(**values)
+
+
+@lru_cache(maxsize=1)
+def _get_statement() -> str:
+    from feedesk.core import sql
+    from feedesk.gateways.models import SimulatedTransaction
+
+    selected = sql.columns(SimulatedTransaction, sql.concrete_names(SimulatedTransaction), "t")
+    return (
+        f"SELECT {selected} FROM {SimulatedTransaction._meta.db_table} t "
+        "WHERE t.organization_id = %s AND t.out_trade_no = %s"
+    )
+
+
+@lru_cache(maxsize=1)
+def _save_statement() -> str:
+    from feedesk.gateways.models import SimulatedTransaction
+
+    sets = ", ".join(f"{name} = %s" for name in (*DatabaseStore.FIELDS, "success_time"))
+    return (
+        f"UPDATE {SimulatedTransaction._meta.db_table} SET {sets} "
+        "WHERE out_trade_no = %s AND organization_id = %s"
+    )
