@@ -64,10 +64,13 @@ def viewer_for(user: User) -> PortalViewer | None:
 
 
 def _guardian_viewer(user: User) -> PortalViewer | None:
-    """A guardian login's viewer in one lean statement: the guardian, the school with its portal
-    options, and the active children (each page starts with it)."""
-    rows = sql.fetch(_guardian_statement(), [user.pk])
-    if not rows:
+    """A guardian login's viewer: the guardian, the school with its portal options, and the
+    active children (each page starts with it). Read with the user when the request's user was
+    loaded by the authentication backend (`family_columns`), else by one lean statement."""
+    rows = getattr(user, FAMILY_ROWS, None)
+    if rows is None:
+        rows = sql.fetch(_guardian_statement(), [user.pk])
+    if not rows or rows[0][0] is None:
         return None
     guardian, organization, options, _student = sql.split_joined(rows[0], _GUARDIAN_PARTS_MODELS)
     if options is not None:
@@ -87,19 +90,33 @@ def _guardian_viewer(user: User) -> PortalViewer | None:
 _GUARDIAN_PARTS = ((Guardian, "g"), (Organization, "o"), (PortalSettings, "p"), (Student, "s"))
 _GUARDIAN_PARTS_MODELS = [model for model, _alias in _GUARDIAN_PARTS]
 
+# The attribute of a user loaded with its family's rows (see family_columns).
+FAMILY_ROWS = "_portal_family_rows"
+
 
 @lru_cache(maxsize=1)
-def _guardian_statement() -> str:
+def family_columns(user_alias: str) -> tuple[str, str, str]:
+    """For the statement that loads a request's user (`user_alias`): the select list, joins and
+    ORDER BY that bring a guardian login's family with it (one row per active child; NULLs for
+    any other user). Keep each row's columns after the user's as `FAMILY_ROWS` on the user."""
     link = StudentGuardian._meta.db_table
-    return (
-        f"SELECT {sql.joined_columns(_GUARDIAN_PARTS)} "
-        f"FROM {Guardian._meta.db_table} g "
-        f"JOIN {Organization._meta.db_table} o ON o.id = g.organization_id "
+    joins = (
+        f"LEFT JOIN {Guardian._meta.db_table} g ON g.user_id = {user_alias}.id "
+        f"LEFT JOIN {Organization._meta.db_table} o ON o.id = g.organization_id "
         f"LEFT JOIN {PortalSettings._meta.db_table} p ON p.organization_id = o.id "
         f"LEFT JOIN {link} sg ON sg.guardian_id = g.id "
         f"LEFT JOIN {Student._meta.db_table} s ON s.id = sg.student_id "
-        "AND s.organization_id = g.organization_id AND s.is_active "
-        "WHERE g.user_id = %s ORDER BY s.name, s.id"
+        "AND s.organization_id = g.organization_id AND s.is_active"
+    )
+    return sql.joined_columns(_GUARDIAN_PARTS), joins, "s.name, s.id"
+
+
+@lru_cache(maxsize=1)
+def _guardian_statement() -> str:
+    selected, joins, order = family_columns("u")
+    return (
+        f"SELECT {selected} FROM {User._meta.db_table} u {joins} "
+        f"WHERE u.id = %s AND g.id IS NOT NULL ORDER BY {order}"
     )
 
 

@@ -9,7 +9,7 @@ from feedesk.billing.services import cancel_order, update_order_flags
 from feedesk.payments.services import record_payment
 from feedesk.people.services import create_guardian
 from feedesk.portal.models import AccessCode, Cart, CartItem
-from feedesk.portal.selectors import viewer_for
+from feedesk.portal.selectors import viewer_for, viewer_settings
 from feedesk.portal.services import (
     add_to_cart,
     checkout,
@@ -355,7 +355,7 @@ def test_a_receipt_shows_each_allocation_and_reaches_the_family_only(
     first, second = family.orders
     payment = family.pay_at_desk(family.children[1], [second, first], extra=1000)
     client = family.client()
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(4):
         page = html(client.get(f"/portal/receipts/{payment.pk}/"))
     rows = page.split("Paid towards")[1]
     assert rows.index(f"#{second.number}") < rows.index(f"#{first.number}")
@@ -400,16 +400,35 @@ def test_return_page_without_a_payment_says_so(family):
 
 
 def test_page_views_read_a_handful_of_rows(family, django_assert_max_num_queries):
-    """Each page reads the session, the user and the family once; the cart is not read twice."""
+    """Each page reads the session and the user with the family once; the cart is not read twice."""
     client = family.client()
-    with django_assert_max_num_queries(7):
-        client.get("/portal/courses/")
     with django_assert_max_num_queries(6):
+        client.get("/portal/courses/")
+    with django_assert_max_num_queries(4):
         client.get("/portal/pay/")
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(8):
         client.post("/portal/cart/add/", {"order": family.orders[0].pk})
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(4):
         client.get("/portal/cart/")
+
+
+def test_the_family_comes_with_the_signed_in_user(family, stranger, school, django_assert_num_queries):
+    from feedesk.gateways.auth import HumanAccountsBackend
+    from feedesk.people.models import Student
+
+    backend = HumanAccountsBackend()
+    Student.objects.filter(pk=family.children[1].pk).update(is_active=False)
+    with django_assert_num_queries(1):
+        user = backend.get_user(family.user.pk)
+        viewer = viewer_for(user)
+    fresh = viewer_for(type(user).objects.get(pk=family.user.pk))
+    assert viewer is not None and fresh is not None
+    assert viewer.student_ids == fresh.student_ids == [family.children[0].pk]
+    assert (viewer.guardian, viewer.organization) == (family.guardian, school.org)
+    assert viewer_settings(viewer).carts_enabled
+    assert viewer_for(backend.get_user(stranger.user.pk)).student_ids == [stranger.children[0].pk]
+    staff = backend.get_user(school.cashier.pk)
+    assert staff == school.cashier and viewer_for(staff) is None
 
 
 def test_a_checkout_the_provider_never_saw_reopens_the_cart(family, school, monkeypatch):
@@ -451,8 +470,8 @@ def test_the_return_page_follows_the_payment(family, stranger, school, django_as
     assert Cart.objects.get(owner=family.user).status == Cart.Status.FROZEN
     client.post(pay_url, {"action": "pay"})
     payment = Payment.objects.get()
-    # Session, user, family, the frozen cart with its payment, closing the cart.
-    with django_assert_max_num_queries(5):
+    # Session, user with family, the frozen cart with its payment, closing the cart.
+    with django_assert_max_num_queries(4):
         client.get("/portal/cart/return/")
     for _again in range(2):  # paying closed the cart; coming back again still finds the receipt
         assert client.get("/portal/cart/return/")["Location"] == f"/portal/receipts/{payment.pk}/"
