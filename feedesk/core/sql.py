@@ -59,7 +59,25 @@ def _run(sql: str, params: Sequence[Any], *, many: bool = False) -> tuple[list[A
             run(cursor, _qmark(cursor, sql), params)
         else:
             (cursor.executemany if many else cursor.execute)(sql, params)
-        return (cursor.fetchall() if cursor.description else []), cursor.rowcount
+        return (cursor.fetchall() if _returned_rows(cursor) else []), cursor.rowcount
+
+
+def _returned_rows(cursor: Any) -> bool:
+    """Whether the statement just run returned rows. psycopg builds `description` (an object per
+    column, its type looked up) on every access, which costs more than a short statement's
+    rows: its result's status says the same."""
+    result = getattr(cursor, "pgresult", None)
+    if result is not None:
+        return bool(result.status == _TUPLES_OK)
+    return cursor.description is not None
+
+
+try:
+    from psycopg.pq import ExecStatus
+
+    _TUPLES_OK: Any = ExecStatus.TUPLES_OK
+except ImportError:  # no psycopg: SQLite only
+    _TUPLES_OK = None
 
 
 def _cursor(db: Any) -> tuple[Any, bool]:
