@@ -53,7 +53,12 @@ def _public_key(public_pem: str) -> Any:
 
 @lru_cache(maxsize=64)
 def public_key_pem(private_key_pem: str) -> str:
-    key = _private_key(private_key_pem)
+    # Only the public half is wanted: loaded without the consistency check, which guards
+    # signing with the private key (rsa_sign loads it checked) and costs tens of milliseconds.
+    key = serialization.load_pem_private_key(
+        private_key_pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
+    )
+    assert isinstance(key, rsa.RSAPrivateKey)
     return (
         key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -160,3 +160,18 @@ def test_a_callback_before_the_provider_answers_is_not_undone(school, monkeypatc
     assert online.status == OnlineStatus.SUCCEEDED and Payment.objects.count() == 1
     events, _audits = _trail(online)
     assert [e[:2] for e in events] == [("callback", "applied"), ("create", "ignored")]
+
+
+def test_the_public_half_of_a_simulated_key_verifies_its_signatures(keys):
+    from cryptography.hazmat.primitives import serialization
+
+    from feedesk.gateways.simulated import rsa_sign
+
+    checked = serialization.load_pem_private_key(keys.platform_private.encode(), password=None)
+    expected = checked.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert public_key_pem(keys.platform_private) == expected.decode()
+    signature = rsa_sign(keys.platform_private, "message")
+    assert rsa_verify(public_key_pem(keys.platform_private), "message", signature)
+    assert not rsa_verify(public_key_pem(keys.merchant_private), "message", signature)
