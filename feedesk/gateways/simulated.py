@@ -153,6 +153,10 @@ def new_transaction(
     }
 
 
+# The provider's states of a transaction the payer has not yet paid or failed.
+WAITING = ("NOTPAY", "USERPAYING")
+
+
 def mark_paid(txn: dict[str, Any]) -> dict[str, Any]:
     if txn["trade_state"] != "SUCCESS":
         txn["trade_state"] = "SUCCESS"
@@ -364,6 +368,31 @@ class DatabaseStore:
         )
         return txn
 
+    def pay_waiting(self, out_trade_no: str) -> dict[str, Any] | None:
+        """Mark the transaction paid if it is still waiting for the payer (NOTPAY, USERPAYING), in
+        one statement; the paid transaction, or None when there is none waiting."""
+        from feedesk.core import sql
+        from feedesk.gateways.models import SimulatedTransaction
+
+        paid = mark_paid({"trade_state": "NOTPAY"})
+        success_time = datetime.datetime.fromisoformat(paid["success_time"])
+        values = sql.prepared_row(
+            SimulatedTransaction,
+            ("trade_state", "transaction_id", "success_time"),
+            [paid["trade_state"], paid["transaction_id"], success_time],
+        )
+        rows = sql.fetch(_pay_statement(), [*values, self.organization_id, out_trade_no, *WAITING])
+        if not rows:
+            return None
+        amount, description, notify_url = rows[0]
+        return {
+            "out_trade_no": out_trade_no,
+            "amount": amount,
+            "description": description,
+            "notify_url": notify_url,
+            **paid,
+        }
+
     def add(self, txn: dict[str, Any]) -> None:
         from feedesk.gateways.models import SimulatedTransaction
 
@@ -415,4 +444,15 @@ def _save_statement() -> str:
     return (
         f"UPDATE {SimulatedTransaction._meta.db_table} SET {sets} "
         "WHERE out_trade_no = %s AND organization_id = %s"
+    )
+
+
+@lru_cache(maxsize=1)
+def _pay_statement() -> str:
+    from feedesk.gateways.models import SimulatedTransaction
+
+    return (
+        f"UPDATE {SimulatedTransaction._meta.db_table} SET trade_state = %s, transaction_id = %s, "
+        "success_time = %s WHERE organization_id = %s AND out_trade_no = %s AND trade_state IN (%s, %s) "
+        "RETURNING amount, description, notify_url"
     )

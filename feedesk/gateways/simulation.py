@@ -8,7 +8,7 @@ from feedesk.core import sql
 from feedesk.gateways import services
 from feedesk.gateways.models import GatewayKind, OnlinePayment, SimulatedKeys
 from feedesk.gateways.registry import SimulatedGateway, gateway_for, sim_platform_keys
-from feedesk.gateways.simulated import DatabaseStore, SimPlatform, mark_paid, new_transaction
+from feedesk.gateways.simulated import WAITING, DatabaseStore, SimPlatform, mark_paid, new_transaction
 from feedesk.organizations.models import Organization
 
 
@@ -47,16 +47,21 @@ def complete(*, online: OnlinePayment, paid: bool) -> services.CallbackResult | 
     gateway = gateway_for(organization, GatewayKind.SIMULATED)
     assert isinstance(gateway, SimulatedGateway)
     store = gateway.platform.store
-    txn = store.get(online.out_trade_no) or new_transaction(
-        out_trade_no=online.out_trade_no, amount=online.amount, description=online.description
-    )
-    if txn["trade_state"] not in ("NOTPAY", "USERPAYING"):
-        return None  # already decided at the provider
-    if not paid:
-        txn["trade_state"] = "PAYERROR"
-        store.save(txn)
-        return None
-    store.save(mark_paid(txn))
+    # The usual case, a transaction waiting to be paid, in one statement.
+    waiting = store.pay_waiting(online.out_trade_no) if paid and isinstance(store, DatabaseStore) else None
+    if waiting is None:
+        txn = store.get(online.out_trade_no) or new_transaction(
+            out_trade_no=online.out_trade_no, amount=online.amount, description=online.description
+        )
+        if txn["trade_state"] not in WAITING:
+            return None  # already decided at the provider
+        if not paid:
+            txn["trade_state"] = "PAYERROR"
+            store.save(txn)
+            return None
+        store.save(mark_paid(txn))
+    else:
+        txn = waiting
     headers, body = gateway.platform.notification(txn)
     # The school whose callback URL the notification goes to: the payment's own.
     return services.handle_school_callback(

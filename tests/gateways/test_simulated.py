@@ -1,5 +1,6 @@
 """The simulated gateway: pay page, signed and encrypted callback through the real WeChat code, v3 API."""
 
+import datetime
 import json
 
 import pytest
@@ -175,3 +176,26 @@ def test_the_public_half_of_a_simulated_key_verifies_its_signatures(keys):
     signature = rsa_sign(keys.platform_private, "message")
     assert rsa_verify(public_key_pem(keys.platform_private), "message", signature)
     assert not rsa_verify(public_key_pem(keys.merchant_private), "message", signature)
+
+
+def test_paying_records_the_transaction_once_even_when_the_provider_lost_it(client, sim_checkout):
+    _school, online, action, _order = sim_checkout
+    SimulatedTransaction.objects.filter(out_trade_no=online.out_trade_no).delete()
+    client.post(action.url, {"action": "pay"})
+    txn = SimulatedTransaction.objects.get(out_trade_no=online.out_trade_no)
+    assert (txn.trade_state, txn.amount) == ("SUCCESS", 88_00) and txn.transaction_id.startswith("4200")
+    online.refresh_from_db()
+    assert online.status == OnlineStatus.SUCCEEDED and online.provider_transaction_id == txn.transaction_id
+    client.post(action.url, {"action": "pay"})
+    assert SimulatedTransaction.objects.get(pk=txn.pk).transaction_id == txn.transaction_id
+    assert Payment.objects.count() == 1
+
+
+def test_a_paid_transaction_keeps_its_provider_id_and_time(client, sim_checkout):
+    _school, online, action, _order = sim_checkout
+    client.post(action.url, {"action": "pay"})
+    txn = SimulatedTransaction.objects.get(out_trade_no=online.out_trade_no)
+    online.refresh_from_db()
+    assert txn.trade_state == "SUCCESS" and txn.success_time is not None
+    assert online.provider_transaction_id == txn.transaction_id
+    assert online.payment.received_at <= txn.success_time + datetime.timedelta(seconds=1)
