@@ -466,8 +466,15 @@ def test_the_return_page_follows_the_payment(family, stranger, school, django_as
     for order in family.orders:
         client.post("/portal/cart/add/", {"order": order.pk})
     total = sum(order.total for order in family.orders)
-    pay_url = client.post("/portal/cart/checkout/", {"total": str(total)})["Location"]
+    # Session, user with family; the cart locked with its items, its orders locked, their
+    # checkout amounts, the gateway configuration, the online payment, its audit row, the
+    # frozen cart (with BEGIN and COMMIT); the provider's transaction; the payment made pending
+    # with its event and audit row (with BEGIN and COMMIT).
+    with django_assert_max_num_queries(17):
+        pay_url = client.post("/portal/cart/checkout/", {"total": str(total)})["Location"]
     assert Cart.objects.get(owner=family.user).status == Cart.Status.FROZEN
+    with django_assert_max_num_queries(3):  # session, the payment with its school and keys, user
+        client.get(pay_url)
     client.post(pay_url, {"action": "pay"})
     payment = Payment.objects.get()
     # Session, user with family, the frozen cart with its payment, closing the cart.
