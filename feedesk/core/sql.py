@@ -20,9 +20,6 @@ from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttrib
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 
-_NO_RESULT: Any = object()
-_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK (psycopg.pq.ExecStatus.TUPLES_OK)
-
 # Rows per INSERT, well under SQLite's and PostgreSQL's bound-parameter limits.
 INSERT_BATCH = 500
 
@@ -66,12 +63,21 @@ def _run(sql: str, params: Sequence[Any], *, many: bool = False) -> tuple[list[A
 
 
 def _returned_rows(cursor: Any) -> bool:
-    """Whether the statement returned rows. psycopg builds a Column object per column to answer
-    `description`, which costs more than fetching a short row: its result status says it."""
-    result = getattr(cursor, "pgresult", _NO_RESULT)
-    if result is _NO_RESULT:
-        return cursor.description is not None
-    return result is not None and result.status == _TUPLES_OK
+    """Whether the statement just run returned rows. psycopg builds `description` (an object per
+    column, its type looked up) on every access, which costs more than a short statement's
+    rows: its result's status says the same."""
+    result = getattr(cursor, "pgresult", None)
+    if result is not None:
+        return bool(result.status == _TUPLES_OK)
+    return cursor.description is not None
+
+
+try:
+    from psycopg.pq import ExecStatus
+
+    _TUPLES_OK: Any = ExecStatus.TUPLES_OK
+except ImportError:  # no psycopg: SQLite only
+    _TUPLES_OK = None
 
 
 def _cursor(db: Any) -> tuple[Any, bool]:
@@ -242,6 +248,14 @@ def insert_rows(
         returned, _count = _run(statement, params)
         result.extend(tuple(r) for r in returned)
     return result
+
+
+def prepared_row(model: type[models.Model], names: Sequence[str], values: Sequence[Any]) -> list[Any]:
+    """`values` of the fields `names` adapted as `insert_rows` adapts them, for a statement of the
+    caller's own (an INSERT … ON CONFLICT, say)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    _quoted, fields = _columns(model, tuple(names))
+    return [_prepared(field, plain, value, db) for value, (field, plain) in zip(values, fields, strict=True)]
 
 
 @lru_cache(maxsize=64)

@@ -6,6 +6,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
 from feedesk.core import sql
+from feedesk.portal.selectors import FAMILY_ROWS, family_columns
 
 
 class HumanAccountsBackend(ModelBackend):
@@ -33,7 +34,9 @@ class HumanAccountsBackend(ModelBackend):
         rows = sql.fetch(statement, [pk])
         if not rows:
             return None
-        user = sql.read(model, names, rows[0])
+        user = sql.read(model, names, rows[0][: len(names)])
+        # A guardian login's family comes with it: the portal's pages start with it.
+        setattr(user, FAMILY_ROWS, [row[len(names) :] for row in rows])
         return user if super().user_can_authenticate(user) else None
 
 
@@ -43,7 +46,9 @@ def _user_statement() -> tuple[tuple[str, ...], str]:
 
     model = get_user_model()
     names = sql.concrete_names(model)
+    family, joins, order = family_columns("u")
     return names, (
-        f"SELECT {sql.columns(model, names, 'u')} FROM {model._meta.db_table} u WHERE u.id = %s "
-        f"AND NOT EXISTS (SELECT 1 FROM {SystemAccount._meta.db_table} a WHERE a.user_id = u.id)"
+        f"SELECT {sql.columns(model, names, 'u')}, {family} FROM {model._meta.db_table} u {joins} "
+        f"WHERE u.id = %s AND NOT EXISTS (SELECT 1 FROM {SystemAccount._meta.db_table} a "
+        f"WHERE a.user_id = u.id) ORDER BY {order}"
     )

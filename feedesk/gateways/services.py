@@ -194,6 +194,48 @@ def start_online_payment(
     )
 
 
+def _config_with_keys(organization_id: int) -> GatewayConfig | None:
+    """The school's gateway configuration with its school, the school's simulated keys and its
+    gateway system account with that account's user (None where missing): one lean statement."""
+    rows = sql.fetch(_config_statement(), [organization_id])
+    if not rows:
+        return None
+    config, school, keys, account, user = sql.split_joined(rows[0], [m for m, _alias in _CONFIG_WITH])
+    if account is not None:
+        sql.cache_related(account, "user", user)
+    sql.cache_related(school, "simulated_gateway_keys", keys)
+    sql.cache_related(school, "gateway_system_account", account)
+    sql.cache_related(config, "organization", school)
+    return config
+
+
+def school_with_keys(alias: str) -> str:
+    """Joins for a lean statement: the school `o` of the row `alias` and its simulated keys `k`."""
+    return (
+        f"JOIN {Organization._meta.db_table} o ON o.id = {alias}.organization_id "
+        f"LEFT JOIN {SimulatedKeys._meta.db_table} k ON k.organization_id = o.id"
+    )
+
+
+_CONFIG_WITH = (
+    (GatewayConfig, "g"),
+    (Organization, "o"),
+    (SimulatedKeys, "k"),
+    (SystemAccount, "sa"),
+    (User, "u"),
+)
+
+
+@lru_cache(maxsize=1)
+def _config_statement() -> str:
+    table = {model: model._meta.db_table for model, _alias in _CONFIG_WITH}
+    return (
+        f"SELECT {sql.joined_columns(_CONFIG_WITH)} FROM {table[GatewayConfig]} g {school_with_keys('g')} "
+        f"LEFT JOIN {table[SystemAccount]} sa ON sa.organization_id = o.id "
+        f"LEFT JOIN {table[User]} u ON u.id = sa.user_id WHERE g.organization_id = %s"
+    )
+
+
 def open_online_payment(
     *,
     student: Student,
@@ -231,13 +273,7 @@ def open_online_payment(
     if organization is None or organization.pk != student.organization_id:
         organization = Organization.objects.get(pk=student.organization_id)
     # The school's simulated keys and gateway system account come with its configuration.
-    config = (
-        GatewayConfig.objects.select_related(
-            "organization__simulated_gateway_keys", "organization__gateway_system_account__user"
-        )
-        .filter(organization=organization)
-        .first()
-    )
+    config = _config_with_keys(organization.pk)
     if config is None or not config.active:
         raise Conflict(_("Online payment is not set up for this school."), code="gateway_not_configured")
     school = config.organization
@@ -335,12 +371,32 @@ def request_online_payment(
         raise Conflict(
             _("The payment service did not answer. Please try again later."), code="gateway_unavailable"
         ) from None
-    online = _apply(
-        online.pk,
-        ProviderStatus(online.out_trade_no, OnlineStatus.PENDING, online.amount),
-        source=Event.Source.CREATE,
+    pending = ProviderStatus(online.out_trade_no, OnlineStatus.PENDING, online.amount)
+    moved = _created_to_pending(online, pending) or _apply(online.pk, pending, source=Event.Source.CREATE)
+    return moved, action
+
+
+def _created_to_pending(online: OnlinePayment, status: ProviderStatus) -> OnlinePayment | None:
+    """The provider took a payment this request just opened: created → pending, logged and
+    audited as `_apply` would, by one conditional UPDATE instead of a locked read. None when the
+    payment is no longer created (a callback or query came first): `_apply` then decides."""
+    with transaction.atomic():
+        now = timezone.now()
+        values = sql.prepared_row(OnlinePayment, ("status", "updated_at"), [OnlineStatus.PENDING, now])
+        moved = sql.execute(_pending_statement(), [*values, online.pk])
+        if not moved:
+            return None
+        before, online.status, online.updated_at = online.status, OnlineStatus.PENDING, now
+        _record_applied(online, status, source=Event.Source.CREATE, before=before)
+    return online
+
+
+@lru_cache(maxsize=1)
+def _pending_statement() -> str:
+    return (
+        f"UPDATE {OnlinePayment._meta.db_table} SET status = %s, updated_at = %s "
+        f"WHERE id = %s AND status = '{OnlineStatus.CREATED.value}'"
     )
-    return online, action
 
 
 # -- applying what the provider says --------------------------------------------------------
@@ -503,6 +559,12 @@ def _apply_locked(online: OnlinePayment, status: ProviderStatus, *, source: str)
     sql.update_by_pk(
         OnlinePayment, [online.pk], assign={name: {online.pk: getattr(online, name)} for name in changed}
     )
+    _record_applied(online, status, source=source, before=before)
+    return online
+
+
+def _record_applied(online: OnlinePayment, status: ProviderStatus, *, source: str, before: str) -> None:
+    """The event and audit row of a status just applied to `online` (now at its new status)."""
     _log(
         online,
         source=source,
@@ -510,16 +572,15 @@ def _apply_locked(online: OnlinePayment, status: ProviderStatus, *, source: str)
         status=status,
         verified=True,
         before=before,
-        after=new,
+        after=online.status,
     )
     record_audit(
         actor=online.payment.recorded_by if online.payment else None,
-        action=f"online_payment.{new}",
+        action=f"online_payment.{online.status}",
         target=online,
-        amount=online.amount if new == OnlineStatus.SUCCEEDED else None,
+        amount=online.amount if online.status == OnlineStatus.SUCCEEDED else None,
         data={"source": source, "provider_transaction_id": online.provider_transaction_id},
     )
-    return online
 
 
 def _check_against_record(online: OnlinePayment, status: ProviderStatus) -> None:

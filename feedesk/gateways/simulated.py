@@ -53,7 +53,12 @@ def _public_key(public_pem: str) -> Any:
 
 @lru_cache(maxsize=64)
 def public_key_pem(private_key_pem: str) -> str:
-    key = _private_key(private_key_pem)
+    # Only the public half is wanted: loaded without the consistency check, which guards
+    # signing with the private key (rsa_sign loads it checked) and costs tens of milliseconds.
+    key = serialization.load_pem_private_key(
+        private_key_pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
+    )
+    assert isinstance(key, rsa.RSAPrivateKey)
     return (
         key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -146,6 +151,10 @@ def new_transaction(
         "success_time": "",
         "notify_url": notify_url,
     }
+
+
+# The provider's states of a transaction the payer has not yet paid or failed.
+WAITING = ("NOTPAY", "USERPAYING")
 
 
 def mark_paid(txn: dict[str, Any]) -> dict[str, Any]:
@@ -341,13 +350,14 @@ class DatabaseStore:
         self.organization_id = organization_id
 
     def get(self, out_trade_no: str) -> dict[str, Any] | None:
+        from feedesk.core import sql
         from feedesk.gateways.models import SimulatedTransaction
 
-        row = SimulatedTransaction.objects.filter(
-            organization_id=self.organization_id, out_trade_no=out_trade_no
-        ).first()
-        if row is None:
+        names = sql.concrete_names(SimulatedTransaction)
+        found = sql.fetch(_get_statement(), [self.organization_id, out_trade_no])
+        if not found:
             return None
+        row = sql.read(SimulatedTransaction, names, found[0])
         txn = {"out_trade_no": row.out_trade_no, **{f: getattr(row, f) for f in self.FIELDS}}
         txn["success_time"] = (
             row.success_time.astimezone(datetime.timezone(datetime.timedelta(hours=8))).isoformat(
@@ -357,6 +367,31 @@ class DatabaseStore:
             else ""
         )
         return txn
+
+    def pay_waiting(self, out_trade_no: str) -> dict[str, Any] | None:
+        """Mark the transaction paid if it is still waiting for the payer (NOTPAY, USERPAYING), in
+        one statement; the paid transaction, or None when there is none waiting."""
+        from feedesk.core import sql
+        from feedesk.gateways.models import SimulatedTransaction
+
+        paid = mark_paid({"trade_state": "NOTPAY"})
+        success_time = datetime.datetime.fromisoformat(paid["success_time"])
+        values = sql.prepared_row(
+            SimulatedTransaction,
+            ("trade_state", "transaction_id", "success_time"),
+            [paid["trade_state"], paid["transaction_id"], success_time],
+        )
+        rows = sql.fetch(_pay_statement(), [*values, self.organization_id, out_trade_no, *WAITING])
+        if not rows:
+            return None
+        amount, description, notify_url = rows[0]
+        return {
+            "out_trade_no": out_trade_no,
+            "amount": amount,
+            "description": description,
+            "notify_url": notify_url,
+            **paid,
+        }
 
     def add(self, txn: dict[str, Any]) -> None:
         from feedesk.gateways.models import SimulatedTransaction
@@ -370,14 +405,16 @@ class DatabaseStore:
         return {**{f: txn[f] for f in self.FIELDS}, "success_time": success_time}
 
     def save(self, txn: dict[str, Any]) -> None:
+        from feedesk.core import sql
         from feedesk.gateways.models import SimulatedTransaction
 
         values = self._values(txn)
+        changed = sql.prepared_row(SimulatedTransaction, tuple(values), list(values.values()))
+        if sql.execute(_save_statement(), [*changed, txn["out_trade_no"], self.organization_id]):
+            return
         rows = SimulatedTransaction.objects.filter(
             out_trade_no=txn["out_trade_no"], organization_id=self.organization_id
         )
-        if rows.update(**values):
-            return
         try:
             with transaction.atomic():
                 SimulatedTransaction.objects.create(
@@ -385,3 +422,37 @@ class DatabaseStore:
                 )
         except IntegrityError:  # saved concurrently: this save is the later one
             rows.update(**values)
+
+
+@lru_cache(maxsize=1)
+def _get_statement() -> str:
+    from feedesk.core import sql
+    from feedesk.gateways.models import SimulatedTransaction
+
+    selected = sql.columns(SimulatedTransaction, sql.concrete_names(SimulatedTransaction), "t")
+    return (
+        f"SELECT {selected} FROM {SimulatedTransaction._meta.db_table} t "
+        "WHERE t.organization_id = %s AND t.out_trade_no = %s"
+    )
+
+
+@lru_cache(maxsize=1)
+def _save_statement() -> str:
+    from feedesk.gateways.models import SimulatedTransaction
+
+    sets = ", ".join(f"{name} = %s" for name in (*DatabaseStore.FIELDS, "success_time"))
+    return (
+        f"UPDATE {SimulatedTransaction._meta.db_table} SET {sets} "
+        "WHERE out_trade_no = %s AND organization_id = %s"
+    )
+
+
+@lru_cache(maxsize=1)
+def _pay_statement() -> str:
+    from feedesk.gateways.models import SimulatedTransaction
+
+    return (
+        f"UPDATE {SimulatedTransaction._meta.db_table} SET trade_state = %s, transaction_id = %s, "
+        "success_time = %s WHERE organization_id = %s AND out_trade_no = %s AND trade_state IN (%s, %s) "
+        "RETURNING amount, description, notify_url"
+    )

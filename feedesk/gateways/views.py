@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from feedesk.core.errors import DomainError, PermissionDenied
 from feedesk.gateways import services, simulation
 from feedesk.gateways.forms import GatewayConfigForm
-from feedesk.gateways.models import GatewayKind, OnlinePayment, OnlineStatus
+from feedesk.gateways.models import OnlinePayment, OnlineStatus
 from feedesk.gateways.registry import simulated_allowed
 from feedesk.gateways.selectors import gateway_config_for
 
@@ -50,12 +50,9 @@ def payment_return(request: HttpRequest, out_trade_no: str) -> HttpResponse:
 def sim_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
     if not simulated_allowed():
         raise Http404
-    online = get_object_or_404(
-        # With the simulated keys: the pay page's outcome signs and verifies with them.
-        OnlinePayment.objects.select_related("organization__simulated_gateway_keys"),
-        out_trade_no=out_trade_no,
-        gateway=GatewayKind.SIMULATED,
-    )
+    online = simulation.pay_page_payment(out_trade_no)
+    if online is None:
+        raise Http404
     if request.method == "POST":
         simulation.complete(online=online, paid=request.POST.get("action") == "pay")
         return redirect("gateways:return", out_trade_no=online.out_trade_no)

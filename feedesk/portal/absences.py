@@ -2,12 +2,13 @@
 
 import datetime
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.utils import timezone
 
 from feedesk.attendance.models import AbsenceReason, Attendance, AttendanceSettings, Session
-from feedesk.attendance.selectors import absence_reasons
 from feedesk.attendance.services import report_absence, withdraw_absence
+from feedesk.core import sql
 from feedesk.core.errors import NotFound
 from feedesk.enrolment.models import Enrolment
 from feedesk.people.models import Student
@@ -39,32 +40,35 @@ def _start(session: Session) -> datetime.datetime:
 
 
 def session_rows(*, student: Student, enrolments: list[Enrolment]) -> dict[int, list[SessionRow]]:
-    """Per enrolment: the last fortnight's sessions (their marks are the history) and the next few."""
+    """Per enrolment: the last fortnight's sessions (their marks are the history) and the next few.
+
+    One lean statement: the sessions with the student's marks (and their reasons) and the
+    school's cut-off for reporting an absence (its default until staff first save the settings).
+    """
     if not enrolments:
         return {}
     now = timezone.now()
     today = timezone.localdate()
-    # A read: the school's settings, or their defaults until staff first save them.
-    options = AttendanceSettings.objects.filter(organization_id=student.organization_id).first()
-    cutoff_minutes = (options or AttendanceSettings()).student_cutoff_minutes
     class_ids = {e.class_group_id: e.pk for e in enrolments}
-    sessions = list(
-        Session.objects.filter(
-            class_group_id__in=list(class_ids),
-            status=Session.Status.SCHEDULED,
-            date__gte=today - datetime.timedelta(days=RECENT_DAYS),
-        ).order_by("date", "start_time")
+    since = sql.prepared_row(Session, ("date",), [today - datetime.timedelta(days=RECENT_DAYS)])[0]
+    found = sql.fetch(
+        _sessions_statement(len(class_ids)),
+        [student.organization_id, student.pk, *class_ids, Session.Status.SCHEDULED, since],
     )
+    sessions: dict[int, Session] = {}
     marks: dict[int, list[Attendance]] = {}
-    for mark in (
-        Attendance.objects.filter(student=student, session__in=sessions)
-        .select_related("reason")
-        .order_by("created_at", "pk")
-    ):
-        marks.setdefault(mark.session_id, []).append(mark)
+    cutoff_minutes = AttendanceSettings().student_cutoff_minutes
+    for found_row in found:
+        session, mark, reason = sql.split_joined(found_row, _SESSION_MODELS)
+        session = sessions.setdefault(session.pk, session)
+        if found_row[-1] is not None:
+            cutoff_minutes = found_row[-1]
+        if mark is not None:
+            sql.cache_related(mark, "reason", reason)
+            marks.setdefault(session.pk, []).append(mark)
     rows: dict[int, list[SessionRow]] = {}
     upcoming: dict[int, int] = {}
-    for session in sessions:
+    for session in sessions.values():
         enrolment_id = class_ids[session.class_group_id]
         starts = _start(session)
         is_future = starts > now
@@ -90,8 +94,37 @@ def session_rows(*, student: Student, enrolments: list[Enrolment]) -> dict[int, 
     return rows
 
 
+_SESSION_MODELS = [Session, Attendance, AbsenceReason]
+
+
+@lru_cache(maxsize=32)
+def _sessions_statement(classes: int) -> str:
+    table = {model: model._meta.db_table for model in _SESSION_MODELS}
+    selected = sql.joined_columns(((Session, "s"), (Attendance, "a"), (AbsenceReason, "r")))
+    return (
+        f"SELECT {selected}, (SELECT st.student_cutoff_minutes FROM {AttendanceSettings._meta.db_table} st "
+        "WHERE st.organization_id = %s) "
+        f"FROM {table[Session]} s "
+        f"LEFT JOIN {table[Attendance]} a ON a.session_id = s.id AND a.student_id = %s "
+        f"LEFT JOIN {table[AbsenceReason]} r ON r.id = a.reason_id "
+        f"WHERE s.class_group_id IN ({sql.placeholders(classes)}) AND s.status = %s AND s.date >= %s "
+        "ORDER BY s.date, s.start_time, s.id, a.created_at, a.id"
+    )
+
+
 def student_reasons(organization_id: int) -> list[AbsenceReason]:
-    return list(absence_reasons(organization_id=organization_id, for_students=True))
+    """The school's active reasons that students and guardians may choose, by code: one lean statement."""
+    names = sql.concrete_names(AbsenceReason)
+    return sql.read_rows(AbsenceReason, names, sql.fetch(_reasons_statement(), [organization_id]))
+
+
+@lru_cache(maxsize=1)
+def _reasons_statement() -> str:
+    names = sql.concrete_names(AbsenceReason)
+    return (
+        f"SELECT {sql.columns(AbsenceReason, names, 'r')} FROM {AbsenceReason._meta.db_table} r "
+        "WHERE r.organization_id = %s AND r.is_active AND r.usable_by_students ORDER BY r.code"
+    )
 
 
 def _own_session(viewer: PortalViewer, student: Student, session_id: int | str) -> Session:

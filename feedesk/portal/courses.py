@@ -8,7 +8,7 @@ from feedesk.billing.models import Order
 from feedesk.enrolment.models import Enrolment
 from feedesk.people.models import Student
 from feedesk.portal.absences import session_rows
-from feedesk.portal.selectors import PortalViewer, active_enrolments, payable_online
+from feedesk.portal.selectors import PortalViewer, active_enrolments, payable_orders
 
 
 @dataclass
@@ -31,7 +31,7 @@ def upcoming_courses(
         card.sessions = rows.get(card.enrolment.pk, [])
     if in_cart is not None and enrolments:
         by_enrolment: dict[int, list[Order]] = {}
-        for order in payable_online(viewer).filter(enrolment_id__in=[e.pk for e in enrolments]):
+        for order in payable_orders(viewer, enrolment_ids=[e.pk for e in enrolments], with_class=True):
             assert order.enrolment_id is not None
             by_enrolment.setdefault(order.enrolment_id, []).append(order)
         for card in cards:

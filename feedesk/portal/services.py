@@ -20,6 +20,7 @@ from feedesk.core import sql
 from feedesk.core.errors import Conflict, NotFound, ValidationFailed
 from feedesk.core.money import check_amount, format_money
 from feedesk.core.permissions import Capability, ensure_same_organization, require
+from feedesk.gateways.models import OnlinePayment, OnlineStatus
 from feedesk.organizations.models import Organization
 from feedesk.payments.services import AllocationRequest
 from feedesk.people.models import Guardian, Student
@@ -28,8 +29,7 @@ from feedesk.portal.notify import deliver_code
 from feedesk.portal.selectors import (
     PortalViewer,
     active_cart,
-    payable_online,
-    payable_online_orders,
+    payable_orders,
     portal_settings,
     viewer_settings,
 )
@@ -276,7 +276,9 @@ def _locked_cart(viewer: PortalViewer) -> Cart:
     if rows:
         cart: Cart = sql.read(Cart, sql.concrete_names(Cart), rows[0])
         return cart
-    return Cart.objects.create(owner=viewer.user, organization=viewer.organization)
+    cart = sql.new(Cart, {"organization_id": viewer.organization.pk, "owner_id": viewer.user.pk})
+    sql.insert_instance(cart)
+    return cart
 
 
 @lru_cache(maxsize=4)
@@ -287,17 +289,6 @@ def _lock_cart_statement(vendor: str) -> str:
     )
 
 
-def _cart_items(cart: Cart) -> list[CartItem]:
-    """The cart's items in the order they were added (the cart is locked: they cannot change)."""
-    names = sql.concrete_names(CartItem)
-    rows = sql.fetch(
-        f"SELECT {sql.columns(CartItem, names, 'i')} FROM {CartItem._meta.db_table} i "
-        "WHERE i.cart_id = %s ORDER BY i.id",
-        [cart.pk],
-    )
-    return sql.read_rows(CartItem, names, rows, related={"cart": cart})
-
-
 def _refuse_if_frozen(cart: Cart) -> None:
     if cart.status == Cart.Status.FROZEN:
         raise Conflict(
@@ -306,11 +297,20 @@ def _refuse_if_frozen(cart: Cart) -> None:
         )
 
 
+def _pk(value: int | str) -> int | None:
+    """A primary key from a form value; None for anything that cannot be one."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def _payable_order(viewer: PortalViewer, order_id: int | str) -> Order:
-    order = payable_online_orders(viewer).filter(pk=order_id).first() if str(order_id).isdigit() else None
-    if order is None:
+    pk = _pk(order_id)
+    found = payable_orders(viewer, order_ids=[pk]) if pk is not None else []
+    if not found:
         raise NotFound(_("Not found."))
-    return order
+    return found[0]
 
 
 def _checked_amount(settings: PortalSettings, order: Order, amount: int | None) -> int | None:
@@ -341,13 +341,30 @@ def add_to_cart(*, viewer: PortalViewer, order_id: int | str, amount: int | None
     _refuse_if_frozen(cart)
     # One statement: the new item, or the order's item already in the cart with its new amount.
     # The cart row is locked, so nobody else changes its items meanwhile.
-    [item] = CartItem.objects.bulk_create(
-        [CartItem(cart=cart, order=order, amount=_checked_amount(settings, order, amount))],
-        update_conflicts=True,
-        unique_fields=["cart", "order"],
-        update_fields=["amount"],
-    )
+    values = {
+        "cart_id": cart.pk,
+        "order_id": order.pk,
+        "amount": _checked_amount(settings, order, amount),
+        "checkout_amount": None,
+        "added_at": timezone.now(),
+    }
+    item: CartItem = sql.new(CartItem, values, related={"cart": cart, "order": order})
+    row = sql.prepared_row(CartItem, _ITEM_NAMES, [values[name] for name in _ITEM_NAMES])
+    [(item.pk,)] = sql.fetch(_add_item_statement(connection.vendor), row)
+    item._state.adding = False
     return item
+
+
+_ITEM_NAMES = ("cart_id", "order_id", "amount", "checkout_amount", "added_at")
+
+
+@lru_cache(maxsize=4)
+def _add_item_statement(vendor: str) -> str:
+    columns = ", ".join(name for name in _ITEM_NAMES)  # the attnames are the columns
+    return (
+        f"INSERT INTO {CartItem._meta.db_table} ({columns}) VALUES ({sql.placeholders(len(_ITEM_NAMES))}) "
+        "ON CONFLICT (cart_id, order_id) DO UPDATE SET amount = excluded.amount RETURNING id"
+    )
 
 
 @transaction.atomic
@@ -371,14 +388,8 @@ class CartLine:
 
 def _reprice(viewer: PortalViewer, cart: Cart, settings: PortalSettings) -> tuple[list[CartLine], list[str]]:
     """The cart against the orders as they are now (locked): drop what is no longer payable, cap the rest."""
-    items = _cart_items(cart)
-    payable = {
-        o.pk: o
-        for o in payable_online_orders(viewer)
-        .select_for_update()
-        .filter(pk__in=[i.order_id for i in items])
-        .order_by("pk")
-    }
+    items = list(cart.items.all())
+    payable = {o.pk: o for o in payable_orders(viewer, order_ids=[i.order_id for i in items], lock=True)}
     lines: list[CartLine] = []
     notices: list[str] = []
     for item in items:
@@ -426,7 +437,7 @@ def _remember_checkout_amounts(lines: Sequence[CartLine]) -> None:
 def cart_lines(viewer: PortalViewer, cart: Cart) -> list[CartLine]:
     """The cart (read with its items) as paying it now would allocate (read only)."""
     items = list(cart.items.all())
-    payable = {o.pk: o for o in payable_online(viewer).filter(pk__in=[i.order_id for i in items])}
+    payable = {o.pk: o for o in payable_orders(viewer, order_ids=[i.order_id for i in items])}
     missing = [i.order_id for i in items if i.order_id not in payable]
     gone = Order.objects.select_related("student").in_bulk(missing) if missing else {}
     lines = []
@@ -466,7 +477,9 @@ def checkout(
 
     settings = _require_payments_on(viewer)
     with transaction.atomic():
-        cart = _locked_cart(viewer)
+        cart = active_cart(viewer, lock=True)  # with its items
+        if cart is None:
+            raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
         _refuse_if_frozen(cart)
         lines, notices = _reprice(viewer, cart, settings)
         total = sum(line.amount for line in lines)
@@ -492,8 +505,10 @@ def checkout(
             opened.online.out_trade_no,
             timezone.now(),
         )
-        Cart.objects.filter(pk=cart.pk).update(
-            status=cart.status, out_trade_no=cart.out_trade_no, updated_at=cart.updated_at
+        sql.update_by_pk(
+            Cart,
+            [cart.pk],
+            assign={name: {cart.pk: getattr(cart, name)} for name in _FREEZE_FIELDS},
         )
     try:
         online, action = request_online_payment(
@@ -503,6 +518,9 @@ def checkout(
         Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN).update(status=Cart.Status.OPEN)
         raise
     return CheckoutResult(cart, [], action, online.out_trade_no)
+
+
+_FREEZE_FIELDS = ("status", "out_trade_no", "updated_at")
 
 
 def _payer(viewer: PortalViewer, lines: Sequence[CartLine]) -> Student:
@@ -521,11 +539,11 @@ def sync_cart(*, viewer: PortalViewer, ask_provider: bool = False, frozen: Cart 
     checkout did not get through to the gateway) reopens the cart, as does a checkout that never
     got a payment number.
     """
-    cart = frozen or (
-        Cart.objects.filter(
-            owner=viewer.user, organization=viewer.organization, status=Cart.Status.FROZEN
-        ).first()
-    )
+    from feedesk.gateways.services import refresh_online_payment
+
+    cart, online = _frozen_cart(viewer)
+    if frozen is not None and cart is not None and cart.pk == frozen.pk:
+        cart = frozen  # the caller's, with its items
     if cart is None:
         return None
     stale = cart.updated_at < timezone.now() - STALE_FREEZE
@@ -536,12 +554,6 @@ def sync_cart(*, viewer: PortalViewer, ask_provider: bool = False, frozen: Cart 
             )
         cart.refresh_from_db()
         return cart
-    from feedesk.gateways.models import OnlinePayment, OnlineStatus
-    from feedesk.gateways.services import refresh_online_payment
-
-    online = OnlinePayment.objects.filter(
-        organization_id=viewer.organization.pk, out_trade_no=cart.out_trade_no
-    ).first()
     if online is None:
         return cart
     if ask_provider and online.status in (OnlineStatus.CREATED, OnlineStatus.PENDING):
@@ -554,12 +566,44 @@ def sync_cart(*, viewer: PortalViewer, ask_provider: bool = False, frozen: Cart 
         changes = {"status": Cart.Status.OPEN}
     else:
         return cart
-    if Cart.objects.filter(pk=cart.pk, status=Cart.Status.FROZEN).update(**changes):
+    names = tuple(changes)
+    if sql.execute(_unfreeze_statement(names), [*changes.values(), cart.pk, Cart.Status.FROZEN]):
         for name, value in changes.items():
             setattr(cart, name, value)
     else:
         cart.refresh_from_db()
     return cart
+
+
+def _frozen_cart(viewer: PortalViewer) -> tuple[Cart | None, OnlinePayment | None]:
+    """The payer's frozen cart and the online payment of its number (None for either when there
+    is none): one lean statement."""
+    rows = sql.fetch(_frozen_cart_statement(), [viewer.user.pk, viewer.organization.pk, Cart.Status.FROZEN])
+    if not rows:
+        return None, None
+    cart, online = sql.split_joined(rows[0], _FROZEN_CART_PARTS)
+    return cart, online
+
+
+_FROZEN_CART_PARTS = [Cart, OnlinePayment]
+
+
+@lru_cache(maxsize=1)
+def _frozen_cart_statement() -> str:
+    cart, online = (model._meta.db_table for model in _FROZEN_CART_PARTS)
+    selected = sql.joined_columns(((Cart, "c"), (OnlinePayment, "op")))
+    return (
+        f"SELECT {selected} FROM {cart} c LEFT JOIN {online} op ON op.organization_id = c.organization_id "
+        "AND op.out_trade_no = c.out_trade_no AND c.out_trade_no <> '' "
+        "WHERE c.owner_id = %s AND c.organization_id = %s AND c.status = %s ORDER BY c.id, op.id"
+    )
+
+
+@lru_cache(maxsize=4)
+def _unfreeze_statement(names: tuple[str, ...]) -> str:
+    """Set the fields `names` of a cart that is still frozen (id, then status, after the values)."""
+    sets = ", ".join(f"{name} = %s" for name in names)  # status, payment_id: attnames are the columns
+    return f"UPDATE {Cart._meta.db_table} SET {sets} WHERE id = %s AND status = %s"
 
 
 def current_cart(viewer: PortalViewer, *, ask_provider: bool = False) -> Cart | None:

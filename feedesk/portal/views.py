@@ -25,7 +25,7 @@ from feedesk.portal.selectors import (
     PortalViewer,
     cart_order_ids,
     family_payments,
-    payable_online,
+    payable_orders,
     receipt_for,
     viewer_for,
     viewer_settings,
@@ -243,7 +243,9 @@ def courses(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
         if student
         else []
     )
-    reasons = absences.student_reasons(viewer.organization.pk)
+    # The reasons are offered only on sessions whose absence may still be reported.
+    editable = any(row.editable for card in cards for row in card.sessions)
+    reasons = absences.student_reasons(viewer.organization.pk) if editable else []
     return render(
         request,
         "portal/courses.html",
@@ -284,7 +286,8 @@ def pay(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
     if not viewer_settings(viewer).carts_enabled:
         raise Http404
     in_cart = _order_ids(services.current_cart(viewer))
-    rows = [(o, purpose, o.pk in in_cart) for o, purpose in with_purposes(list(payable_online(viewer)))]
+    orders = payable_orders(viewer, with_class=True)
+    rows = [(o, purpose, o.pk in in_cart) for o, purpose in with_purposes(orders)]
     return render(request, "portal/pay.html", _context(request, viewer, in_cart=in_cart, rows=rows))
 
 
@@ -394,7 +397,7 @@ def receipts(request: HttpRequest, viewer: PortalViewer) -> HttpResponse:
 
 def _receipt_context(viewer: PortalViewer, payment_id: int) -> dict[str, Any]:
     payment = receipt_for(viewer, payment_id)
-    allocations = list(payment.allocations.select_related("order__student").order_by("pk"))
+    allocations = list(payment.allocations.all())  # read with the payment, in the order made
     allocated = sum(a.amount for a in allocations)
     return {
         "payment": payment,

@@ -1,5 +1,6 @@
 """The simulated gateway: pay page, signed and encrypted callback through the real WeChat code, v3 API."""
 
+import datetime
 import json
 
 import pytest
@@ -96,3 +97,105 @@ def test_simulated_gateway_can_be_switched_off(client, sim_checkout, settings):
     _school, _online, action, _order = sim_checkout
     settings.FEEDESK_ALLOW_SIMULATED_GATEWAY = False
     assert client.get(action.url).status_code == 404
+
+
+def _trail(online):
+    from feedesk.audit.models import AuditEntry
+
+    events = list(
+        OnlinePaymentEvent.objects.filter(online_payment=online)
+        .order_by("pk")
+        .values_list("source", "outcome", "status_before", "status_after", "verified")
+    )
+    audits = list(
+        AuditEntry.objects.filter(target_type="gateways.onlinepayment", target_id=online.pk)
+        .order_by("pk")
+        .values_list("action", "actor_id", "amount", "data")
+    )
+    return events, audits
+
+
+def test_the_provider_taking_a_payment_makes_it_pending(sim_checkout):
+    _school, online, _action, _order = sim_checkout
+    stored = type(online).objects.get(pk=online.pk)
+    assert online.status == stored.status == OnlineStatus.PENDING and stored.updated_at == online.updated_at
+    events, audits = _trail(online)
+    assert events == [("create", "applied", "created", "pending", True)]
+    assert audits[-1] == (
+        "online_payment.pending",
+        None,
+        None,
+        {"source": "create", "provider_transaction_id": ""},
+    )
+
+
+def test_a_callback_before_the_provider_answers_is_not_undone(school, monkeypatch):
+    from feedesk.gateways import services
+    from feedesk.gateways.base import ProviderStatus
+    from feedesk.gateways.registry import SimulatedGateway
+
+    save_gateway_config(actor=school.principal, active=GatewayKind.SIMULATED)
+    student = school.student()
+    order = online_order(school, student, 88_00)
+    create = SimulatedGateway.create
+
+    def paid_before_answering(self, **kwargs):
+        action = create(self, **kwargs)
+        online = services.OnlinePayment.objects.get(out_trade_no=kwargs["out_trade_no"])
+        services._apply(
+            online.pk,
+            ProviderStatus(
+                online.out_trade_no,
+                OnlineStatus.SUCCEEDED,
+                online.amount,
+                provider_transaction_id="4200000001",
+            ),
+            source=OnlinePaymentEvent.Source.CALLBACK,
+        )
+        return action
+
+    monkeypatch.setattr(SimulatedGateway, "create", paid_before_answering)
+    online, _action = start_online_payment(
+        student=student, allocations=[AllocationRequest(order.pk, 88_00)], client=ClientKind.PHONE
+    )
+    assert online.status == OnlineStatus.SUCCEEDED and Payment.objects.count() == 1
+    events, _audits = _trail(online)
+    assert [e[:2] for e in events] == [("callback", "applied"), ("create", "ignored")]
+
+
+def test_the_public_half_of_a_simulated_key_verifies_its_signatures(keys):
+    from cryptography.hazmat.primitives import serialization
+
+    from feedesk.gateways.simulated import rsa_sign
+
+    checked = serialization.load_pem_private_key(keys.platform_private.encode(), password=None)
+    expected = checked.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert public_key_pem(keys.platform_private) == expected.decode()
+    signature = rsa_sign(keys.platform_private, "message")
+    assert rsa_verify(public_key_pem(keys.platform_private), "message", signature)
+    assert not rsa_verify(public_key_pem(keys.merchant_private), "message", signature)
+
+
+def test_paying_records_the_transaction_once_even_when_the_provider_lost_it(client, sim_checkout):
+    _school, online, action, _order = sim_checkout
+    SimulatedTransaction.objects.filter(out_trade_no=online.out_trade_no).delete()
+    client.post(action.url, {"action": "pay"})
+    txn = SimulatedTransaction.objects.get(out_trade_no=online.out_trade_no)
+    assert (txn.trade_state, txn.amount) == ("SUCCESS", 88_00) and txn.transaction_id.startswith("4200")
+    online.refresh_from_db()
+    assert online.status == OnlineStatus.SUCCEEDED and online.provider_transaction_id == txn.transaction_id
+    client.post(action.url, {"action": "pay"})
+    assert SimulatedTransaction.objects.get(pk=txn.pk).transaction_id == txn.transaction_id
+    assert Payment.objects.count() == 1
+
+
+def test_a_paid_transaction_keeps_its_provider_id_and_time(client, sim_checkout):
+    _school, online, action, _order = sim_checkout
+    client.post(action.url, {"action": "pay"})
+    txn = SimulatedTransaction.objects.get(out_trade_no=online.out_trade_no)
+    online.refresh_from_db()
+    assert txn.trade_state == "SUCCESS" and txn.success_time is not None
+    assert online.provider_transaction_id == txn.transaction_id
+    assert online.payment.received_at <= txn.success_time + datetime.timedelta(seconds=1)

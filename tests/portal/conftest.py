@@ -35,6 +35,18 @@ class Family:
         self.user = set_password_with_code(phone=phone, code=invitation.code, new_password=PASSWORD)
         self.phone = phone
 
+    def pay_at_desk(self, payer, orders, *, extra: int = 0, channel: str = "cash"):
+        """One payment by `payer` settling `orders` in that order, with `extra` kept as credit."""
+        from feedesk.payments.services import AllocationRequest, record_payment
+
+        return record_payment(
+            actor=self.school.cashier,
+            student=payer,
+            amount=sum(o.total for o in orders) + extra,
+            channel=channel,
+            allocations=[AllocationRequest(o.pk, o.total) for o in orders],
+        )
+
     def client(self) -> Client:
         client = Client(HTTP_ACCEPT_LANGUAGE="en")
         response = client.post("/portal/login/", {"phone": self.phone, "password": PASSWORD})

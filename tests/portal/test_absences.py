@@ -148,3 +148,43 @@ def test_a_reported_absence_can_be_cleared_but_not_a_school_mark(family, strange
     client.post("/portal/absence/clear/", {"session": staffed.pk, "student": child.pk}, follow=True)
     assert Attendance.objects.get(session=staffed, student=child, is_current=True).reason.code == "sick"
     assert verify_ledger().ok
+
+
+def test_the_schools_cutoff_and_only_this_childs_marks_show(family, stranger, school, reasons):
+    from feedesk.attendance.models import AttendanceSettings
+
+    starts = (timezone.localtime() + datetime.timedelta(hours=3)).replace(second=0, microsecond=0)
+    session = Session.objects.create(
+        organization=school.org,
+        class_group=school.lesson_class,
+        date=starts.date(),
+        start_time=starts.time(),
+        end_time=max(starts.time(), datetime.time(23, 58)).replace(minute=59),
+        hours=1,
+        instructor=school.instructor,
+    )
+    staff_marks(school, session, stranger.children[0], "sick")
+    client = family.client()
+    client.post("/portal/child/", {"student": family.children[0].pk})
+    row = client.get("/portal/courses/").content.decode().split(f'data-session="{session.pk}"')[1]
+    row = row.split("</tr>")[0]
+    assert "<form" in row and "Sick leave" not in row  # three hours ahead, two hours' cut-off
+    AttendanceSettings.objects.update_or_create(
+        organization=school.org, defaults={"student_cutoff_minutes": 240}
+    )
+    row = client.get("/portal/courses/").content.decode().split(f'data-session="{session.pk}"')[1]
+    row = row.split("</tr>")[0]
+    assert "<form" not in row and "Too late to report online" in row
+
+
+def test_sessions_marks_and_reasons_in_two_statements(family, school, reasons, django_assert_max_num_queries):
+    child = family.children[0]
+    client = family.client()
+    client.post("/portal/child/", {"student": child.pk})
+    for days in (2, 3, 4):
+        session = future_session(school, school.lesson_class, days=days)
+        client.post("/portal/absence/", {"session": session.pk, "student": child.pk, "reason": "personal"})
+    # Session, user with family, cart, enrolments, sessions with their marks, orders, reasons.
+    with django_assert_max_num_queries(7):
+        page = client.get("/portal/courses/").content.decode()
+    assert page.count("Personal leave") >= 3

@@ -10,13 +10,7 @@ from feedesk.payments.services import AllocationRequest, record_payment, reverse
 
 def test_one_payment_pays_two_childrens_orders(family, school):
     first, second = family.orders
-    payment = record_payment(
-        actor=school.cashier,
-        student=family.children[0],
-        amount=first.total + second.total + 1_000,
-        channel="online",
-        allocations=[AllocationRequest(first.pk, first.total), AllocationRequest(second.pk, second.total)],
-    )
+    payment = family.pay_at_desk(family.children[0], [first, second], extra=1_000, channel="online")
     for order in (first, second):
         order.refresh_from_db()
         assert order.status == OrderStatus.PAID

@@ -9,7 +9,7 @@ from feedesk.billing.services import cancel_order, update_order_flags
 from feedesk.payments.services import record_payment
 from feedesk.people.services import create_guardian
 from feedesk.portal.models import AccessCode, Cart, CartItem
-from feedesk.portal.selectors import viewer_for
+from feedesk.portal.selectors import viewer_for, viewer_settings
 from feedesk.portal.services import (
     add_to_cart,
     checkout,
@@ -266,6 +266,34 @@ def test_partial_amounts_only_when_allowed(family, school):
     assert "¥500.00" in html(client.get("/portal/cart/"))
 
 
+def test_adding_an_order_again_changes_its_item(family, school):
+    update_portal_settings(actor=school.principal, carts_enabled=True, allow_partial=True)
+    client = family.client()
+    order = family.orders[0]
+    client.post("/portal/cart/add/", {"order": order.pk})
+    item = CartItem.objects.get(order=order)
+    assert item.amount is None
+    client.post("/portal/cart/add/", {"order": order.pk, "amount": "500"})
+    assert CartItem.objects.get(order=order).amount == 50_000
+    client.post("/portal/cart/add/", {"order": order.pk})
+    again = CartItem.objects.get(order=order)
+    assert (again.pk, again.amount, again.added_at) == (item.pk, None, item.added_at)
+    assert Cart.objects.filter(owner=family.user).count() == 1
+
+
+def test_order_ids_that_are_not_numbers_are_not_found(family):
+    client = family.client()
+    for value in ("99999999999999999999", "-1", "１", ""):
+        assert client.post("/portal/cart/add/", {"order": value}).status_code == 404
+    assert not CartItem.objects.exists()
+
+
+def test_checking_out_without_a_cart_says_it_is_empty(family):
+    response = family.client().post("/portal/cart/checkout/", {"total": "0"}, follow=True)
+    assert "Your cart is empty." in html(response)
+    assert not Cart.objects.filter(owner=family.user).exists()
+
+
 def test_setting_off_hides_buttons_and_refuses(family, school):
     client = family.client()
     client.post("/portal/cart/add/", {"order": family.orders[0].pk})
@@ -340,6 +368,25 @@ def test_receipts_list_and_download(family, school):
     assert "¥1,500.00" in html(download)
 
 
+def test_a_receipt_shows_each_allocation_and_reaches_the_family_only(
+    family, stranger, school, django_assert_max_num_queries
+):
+    first, second = family.orders
+    payment = family.pay_at_desk(family.children[1], [second, first], extra=1000)
+    client = family.client()
+    with django_assert_max_num_queries(4):
+        page = html(client.get(f"/portal/receipts/{payment.pk}/"))
+    rows = page.split("Paid towards")[1]
+    assert rows.index(f"#{second.number}") < rows.index(f"#{first.number}")
+    assert family.children[0].name in rows and family.children[1].name in rows and "¥10.00" in rows
+    assert stranger.client().get(f"/portal/receipts/{payment.pk}/").status_code == 404
+    # The payer is no longer active: the receipt still reaches the family through its orders.
+    type(family.children[1]).objects.filter(pk=family.children[1].pk).update(is_active=False)
+    assert payment.receipt_number in html(client.get(f"/portal/receipts/{payment.pk}/"))
+    for wrong in ("0", "99999999999999999999", "x"):
+        assert client.get(f"/portal/receipts/{wrong}/").status_code == 404
+
+
 def test_language_switch(family):
     client = family.client()
     client.post("/portal/language/", {"language": "zh-hans", "next": "/portal/"})
@@ -372,16 +419,35 @@ def test_return_page_without_a_payment_says_so(family):
 
 
 def test_page_views_read_a_handful_of_rows(family, django_assert_max_num_queries):
-    """Each page reads the session, the user and the family once; the cart is not read twice."""
+    """Each page reads the session and the user with the family once; the cart is not read twice."""
     client = family.client()
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(6):
         client.get("/portal/courses/")
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):
         client.get("/portal/pay/")
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(8):
         client.post("/portal/cart/add/", {"order": family.orders[0].pk})
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):
         client.get("/portal/cart/")
+
+
+def test_the_family_comes_with_the_signed_in_user(family, stranger, school, django_assert_num_queries):
+    from feedesk.gateways.auth import HumanAccountsBackend
+    from feedesk.people.models import Student
+
+    backend = HumanAccountsBackend()
+    Student.objects.filter(pk=family.children[1].pk).update(is_active=False)
+    with django_assert_num_queries(1):
+        user = backend.get_user(family.user.pk)
+        viewer = viewer_for(user)
+    fresh = viewer_for(type(user).objects.get(pk=family.user.pk))
+    assert viewer is not None and fresh is not None
+    assert viewer.student_ids == fresh.student_ids == [family.children[0].pk]
+    assert (viewer.guardian, viewer.organization) == (family.guardian, school.org)
+    assert viewer_settings(viewer).carts_enabled
+    assert viewer_for(backend.get_user(stranger.user.pk)).student_ids == [stranger.children[0].pk]
+    staff = backend.get_user(school.cashier.pk)
+    assert staff == school.cashier and viewer_for(staff) is None
 
 
 def test_a_checkout_the_provider_never_saw_reopens_the_cart(family, school, monkeypatch):
@@ -407,3 +473,42 @@ def test_a_checkout_the_provider_never_saw_reopens_the_cart(family, school, monk
     assert sync_cart(viewer=viewer).status == Cart.Status.FROZEN  # not yet: it may still be on its way
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now() - datetime.timedelta(minutes=3))
     assert sync_cart(viewer=viewer).status == Cart.Status.OPEN
+
+
+def test_the_return_page_follows_the_payment(family, stranger, school, django_assert_max_num_queries):
+    from feedesk.gateways.models import OnlinePayment, OnlineStatus
+    from feedesk.gateways.services import save_gateway_config
+    from feedesk.payments.models import Payment
+
+    save_gateway_config(actor=school.principal, active="simulated")
+    client = family.client()
+    for order in family.orders:
+        client.post("/portal/cart/add/", {"order": order.pk})
+    total = sum(order.total for order in family.orders)
+    # Session, user with family; the cart locked with its items, its orders locked, their
+    # checkout amounts, the gateway configuration, the online payment, its audit row, the
+    # frozen cart (with BEGIN and COMMIT); the provider's transaction; the payment made pending
+    # with its event and audit row (with BEGIN and COMMIT).
+    with django_assert_max_num_queries(17):
+        pay_url = client.post("/portal/cart/checkout/", {"total": str(total)})["Location"]
+    assert Cart.objects.get(owner=family.user).status == Cart.Status.FROZEN
+    with django_assert_max_num_queries(3):  # session, the payment with its school and keys, user
+        client.get(pay_url)
+    client.post(pay_url, {"action": "pay"})
+    payment = Payment.objects.get()
+    # Session, user with family, the frozen cart with its payment, closing the cart.
+    with django_assert_max_num_queries(4):
+        client.get("/portal/cart/return/")
+    for _again in range(2):  # paying closed the cart; coming back again still finds the receipt
+        assert client.get("/portal/cart/return/")["Location"] == f"/portal/receipts/{payment.pk}/"
+        cart = Cart.objects.get(owner=family.user)
+        assert (cart.status, cart.payment_id) == (Cart.Status.PAID, payment.pk)
+    # A payment the provider reports failed reopens the cart, with nothing charged.
+    theirs = stranger.client()
+    theirs.post("/portal/cart/add/", {"order": stranger.orders[0].pk})
+    theirs.post("/portal/cart/checkout/", {"total": str(stranger.orders[0].total)})
+    OnlinePayment.objects.filter(student=stranger.children[0]).update(status=OnlineStatus.FAILED)
+    response = theirs.get("/portal/cart/return/", follow=True)
+    assert "did not go through" in html(response)
+    assert Cart.objects.get(owner=stranger.user).status == Cart.Status.OPEN
+    assert Payment.objects.count() == 1
