@@ -6,6 +6,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
+from django.db import connection
 from django.urls import reverse
 from wechatpayv3.utils import aes_decrypt
 
@@ -449,7 +450,9 @@ def test_a_verified_callback_posts_in_a_score_of_statements(
     """The payment is read once, under its lock, with everything its posting needs; no savepoint."""
     online, _action, _order = checkout
     headers, body = notification(wechat_server.platform, online)
-    with django_assert_max_num_queries(22) as captured:
+    # PostgreSQL writes the posting's entries, postings, totals and chain head in one statement.
+    budget = 19 if connection.vendor == "postgresql" else 22
+    with django_assert_max_num_queries(budget) as captured:
         assert post(client, wechat_school, headers, body).status_code == 204
     statements = [q["sql"] for q in captured.captured_queries]
     assert sum("gateways_onlinepayment" in s and s.startswith("SELECT") for s in statements) == 1
