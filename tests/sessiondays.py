@@ -12,13 +12,14 @@ PAST = datetime.date(2026, 6, 1)
 
 class SessionDays:
     """Adds 09:00–10:30 sessions to a school's classes: on PAST + 1 day, PAST + 2 days, … unless
-    given a date; with the class's own hours unless given others."""
+    given a date; with the class's own hours unless given others; for the whole class unless given
+    the students it is for."""
 
     def __init__(self, school) -> None:
         self.school = school
         self.day = 0
 
-    def session(self, *, klass=None, date=None, hours=None):
+    def session(self, *, klass=None, date=None, hours=None, students=()):
         self.day += 1
         return add_session(
             actor=self.school.principal,
@@ -27,4 +28,5 @@ class SessionDays:
             start_time=datetime.time(9),
             end_time=datetime.time(10, 30),
             hours=Decimal(hours) if hours is not None else None,
+            students=students,
         )

@@ -275,6 +275,10 @@ class SessionOut(Schema):
     note: str = Field(description="staff's note, e.g. why it was moved or cancelled")
     attendance_taken: bool = Field(description="a roll call has been recorded for this session")
     roll_called_at: datetime.datetime | None = Field(description="the latest roll call or correction")
+    student_ids: list[int] = Field(
+        description="the students an extra session is held for (a make-up lesson); only they are "
+        "marked on it. Empty: the whole class (always, for a regular session)"
+    )
 
 
 class SessionList(Schema):

@@ -1,7 +1,12 @@
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from feedesk.attendance.models import AbsenceReason, AttendanceSettings
+from feedesk.catalog.models import ClassGroup
+from feedesk.enrolment.models import Enrolment
+from feedesk.people.models import Student
 
 
 class SessionTimesForm(forms.Form):
@@ -10,6 +15,27 @@ class SessionTimesForm(forms.Form):
     end_time = forms.TimeField(label=_("ends"), widget=forms.TimeInput(attrs={"type": "time"}))
     hours = forms.DecimalField(label=_("hours"), max_digits=5, decimal_places=2, required=False, min_value=0)
     note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+
+class SessionStudentsForm(forms.Form):
+    """Whom an extra session is for: some of the class's active students, or none for all."""
+
+    students = forms.ModelMultipleChoiceField(
+        label=_("For"),
+        help_text=_("Leave empty for the whole class."),
+        queryset=Student.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, class_group: ClassGroup, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        enrolled = Enrolment.objects.filter(class_group=class_group, status=Enrolment.Status.ACTIVE)
+        field = self.fields["students"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        field.queryset = Student.objects.filter(pk__in=enrolled.values("student_id")).order_by(
+            "name_pinyin", "pk"
+        )
 
 
 class CancelForm(forms.Form):

@@ -92,6 +92,15 @@ class Session(models.Model):
     origin = models.CharField(max_length=40, blank=True)
     original_date = models.DateField(_("originally on"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # An extra session (a make-up lesson) may be held for some of the class's students only;
+    # none named means the whole class. Regular sessions never name students.
+    students = models.ManyToManyField(
+        "people.Student",
+        blank=True,
+        related_name="+",
+        verbose_name=_("for students"),
+        help_text=_("Leave empty for the whole class."),
+    )
     roll_call_entry = models.ForeignKey(
         "ledger.JournalEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from feedesk.attendance.models import AbsenceReason, Attendance, Session
@@ -15,6 +15,7 @@ from feedesk.catalog.selectors import classes_visible_to
 from feedesk.core.permissions import Role
 from feedesk.enrolment.models import Enrolment
 from feedesk.ledger.models import Account, AccountRole, EntryCode, Posting
+from feedesk.people.models import Student
 from feedesk.users.models import User
 
 RECOGNISING = [EntryCode.CONSUMPTION, EntryCode.EXPIRY]
@@ -136,13 +137,53 @@ class RosterLine:
     position: HoursPosition
 
 
-def session_roster(session: Session) -> list[RosterLine]:
-    """The class's active students with their current mark for the session and their hours."""
-    enrolments = list(
-        Enrolment.objects.filter(class_group_id=session.class_group_id, status=Enrolment.Status.ACTIVE)
-        .select_related("student")
-        .order_by("student__name_pinyin", "pk")
+# The session ↔ student rows of extra sessions held for some students only (make-up lessons).
+NamedStudent = Session.students.through
+
+
+def session_is_for(student_id: int) -> Q:
+    """Sessions a student is expected at: those naming no students (every regular session, and
+    extra sessions for the whole class) and those naming this student. Combine it with the
+    student's classes, e.g. `Session.objects.filter(session_is_for(s.pk), class_group_id__in=…)`.
+
+    The same rule in SQL, for session alias `s` and the student's id as the one parameter:
+    `NOT EXISTS (SELECT 1 FROM attendance_session_students n WHERE n.session_id = s.id)
+    OR EXISTS (SELECT 1 FROM attendance_session_students n WHERE n.session_id = s.id
+    AND n.student_id = %s)`.
+    """
+    named = NamedStudent.objects.filter(session_id=OuterRef("pk"))
+    return ~Q(Exists(named)) | Q(Exists(named.filter(student_id=student_id)))
+
+
+def named_students(session_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Whom each session is held for, by session id: student ids in id order; a session missing
+    from the result (or with an empty list) is for the whole class. One statement."""
+    ids = list(session_ids)
+    found: dict[int, list[int]] = {}
+    if not ids:
+        return found
+    rows = NamedStudent.objects.filter(session_id__in=ids).order_by("session_id", "student_id")
+    for session_id, student_id in rows.values_list("session_id", "student_id"):
+        found.setdefault(session_id, []).append(student_id)
+    return found
+
+
+def with_named_students(sessions: QuerySet[Session]) -> QuerySet[Session]:
+    """The sessions with the names of the students each is for (`session.students.all()`, by
+    pinyin), read in one statement for them all."""
+    return sessions.prefetch_related(
+        Prefetch("students", queryset=Student.objects.only("pk", "name").order_by("name_pinyin", "pk"))
     )
+
+
+def session_roster(session: Session) -> list[RosterLine]:
+    """The class's active students (only those named, when the session names some) with their
+    current mark for the session and their hours."""
+    qs = Enrolment.objects.filter(class_group_id=session.class_group_id, status=Enrolment.Status.ACTIVE)
+    if session.kind == Session.Kind.EXTRA:
+        named = NamedStudent.objects.filter(session_id=session.pk)
+        qs = qs.filter(Q(~Exists(named)) | Q(student_id__in=named.values("student_id")))
+    enrolments = list(qs.select_related("student").order_by("student__name_pinyin", "pk"))
     marks = {
         a.student_id: a
         for a in Attendance.objects.filter(session=session, is_current=True).select_related("reason")

@@ -8,6 +8,7 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="session"),
     path("sessions/<int:pk>/reschedule/", views.session_reschedule, name="session_reschedule"),
     path("sessions/<int:pk>/cancel/", views.session_cancel, name="session_cancel"),
+    path("sessions/<int:pk>/students/", views.session_students, name="session_students"),
     path("classes/<int:pk>/", views.class_detail, name="class"),
     path("classes/<int:pk>/generate/", views.class_generate, name="class_generate"),
     path("classes/<int:pk>/sessions/add/", views.class_add_session, name="class_add_session"),

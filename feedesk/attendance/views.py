@@ -15,6 +15,7 @@ from feedesk.attendance.forms import (
     AbsenceReasonForm,
     CancelForm,
     ClosedDateForm,
+    SessionStudentsForm,
     SessionTimesForm,
     SettingsForm,
 )
@@ -29,6 +30,7 @@ from feedesk.attendance.services import (
     remove_closed_date,
     reschedule_session,
     save_absence_reason,
+    set_session_students,
     settings_for,
     take_roll_call,
     update_settings,
@@ -71,7 +73,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
         request,
         "attendance/session_list.html",
         {
-            "sessions": sessions[:200],
+            "sessions": selectors.with_named_students(sessions[:200]),
             "classes": classes_visible_to(user).filter(is_active=True).order_by("name"),
             "can_manage": has_capability(user, Capability.MANAGE_SESSIONS),
         },
@@ -117,6 +119,11 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "statuses": Attendance.Status.choices,
             "can_overdraw": has_capability(user, Capability.OVERDRAW_HOURS),
             "can_manage": has_capability(user, Capability.MANAGE_SESSIONS),
+            "students_form": SessionStudentsForm(
+                class_group=session.class_group, initial={"students": session.students.all()}
+            )
+            if session.kind == Session.Kind.EXTRA
+            else None,
             "times_form": SessionTimesForm(
                 initial={
                     "date": session.date,
@@ -157,6 +164,31 @@ def session_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def session_students(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    session = get_object_or_404(selectors.sessions_visible_to(user), pk=pk)
+    form = SessionStudentsForm(request.POST, class_group=session.class_group)
+    if _students_valid(request, form):
+        students = list(form.cleaned_data["students"])
+        _run(
+            request,
+            lambda: set_session_students(actor=user, session=session, students=students),
+            _("Students saved."),
+        )
+    return redirect("attendance:session", pk=session.pk)
+
+
+def _students_valid(request: HttpRequest, form: SessionStudentsForm) -> bool:
+    """A student who has left the class since the page was shown is refused with Django's message."""
+    if form.is_valid():
+        return True
+    for error in form.errors.get("students", []):
+        messages.error(request, str(error))
+    return False
+
+
+@login_required
+@require_POST
 def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     session = get_object_or_404(selectors.sessions_visible_to(user), pk=pk)
@@ -181,8 +213,13 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "group": group,
             "lines": [(e, positions[e.pk]) for e in enrolments],
             "totals": selectors.totals(positions.values()),
-            "sessions": Session.objects.filter(class_group=group).order_by("date", "start_time"),
+            "sessions": selectors.with_named_students(
+                Session.objects.filter(class_group=group)
+                .select_related("instructor")
+                .order_by("date", "start_time")
+            ),
             "times_form": SessionTimesForm(),
+            "students_form": SessionStudentsForm(class_group=group),
             "can_manage": has_capability(user, Capability.MANAGE_SESSIONS),
         },
     )
@@ -230,10 +267,12 @@ def class_add_session(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     group = get_object_or_404(classes_visible_to(user), pk=pk)
     form = SessionTimesForm(request.POST)
+    students_form = SessionStudentsForm(request.POST, class_group=group)
     if not form.is_valid():
         messages.error(request, _("Enter a date, a start and an end time."))
-    else:
+    elif _students_valid(request, students_form):
         data = form.cleaned_data
+        students = list(students_form.cleaned_data["students"])
         _run(
             request,
             lambda: add_session(
@@ -244,6 +283,7 @@ def class_add_session(request: HttpRequest, pk: int) -> HttpResponse:
                 end_time=data["end_time"],
                 hours=data["hours"],
                 note=data["note"],
+                students=students,
             ),
             _("Session added."),
         )

@@ -392,6 +392,18 @@ class TermHours:
         taken: datetime.datetime,
     ) -> None:
         index = self.group_index[group_id]
+        # The lesson is for the students owed one who are still in the class.
+        held_for = list(
+            Student.objects.filter(
+                pk__in=students,
+                enrolments__class_group_id=group_id,
+                enrolments__status=Enrolment.Status.ACTIVE,
+            )
+            .distinct()
+            .order_by("pk")
+        )
+        if not held_for:
+            return
         session = add_session(
             actor=self.loader.staff[self._head_teacher_of(index)],
             class_group=self.loader.class_groups[index],
@@ -399,6 +411,7 @@ class TermHours:
             start_time=start,
             end_time=end,
             note=_MAKEUP,
+            students=held_for,
         )
         self.loader._at(taken, partial(self._makeup_roll_call, session.pk, students))
 

@@ -5,6 +5,8 @@ import json
 
 import pytest
 from api_helpers import ApiClient, assert_conforms, assert_error
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from feedesk.attendance.models import Attendance, Session
 from feedesk.attendance.services import cancel_session, generate_sessions, reschedule_session
@@ -58,6 +60,7 @@ def test_listed_ids_are_the_sessions_attendance_is_taken_on(school, roll, septem
         "note": "",
         "attendance_taken": False,
         "roll_called_at": None,
+        "student_ids": [],
     }
 
     mark = api.post("/attendance", present(first["id"], student))
@@ -127,6 +130,39 @@ def test_cancelled_moved_and_extra_sessions_are_listed_as_they_are(school, roll,
     assert (moved["instructor_id"], moved["status"]) == (substitute.pk, "scheduled")
     assert moved["note"] == "调到周日"
     assert (items[extra.pk]["kind"], items[third.pk]["kind"]) == ("extra", "regular")
+
+
+def test_a_make_up_session_lists_the_students_it_is_for(school, roll, september):
+    a, _ea = roll.enrol(name="甲")
+    b, _eb = roll.enrol(name="乙")
+    c, _ec = roll.enrol(name="丙")
+    makeup = roll.session(date=datetime.date(2026, 9, 20), students=[c, a])
+    other = roll.session(date=datetime.date(2026, 9, 21), students=[b])
+    whole = roll.session(date=datetime.date(2026, 9, 22))
+    api = ApiClient(school.principal)
+    items = {item["id"]: item for item in listed(api, school.klass)["items"]}
+    assert items[makeup.pk]["student_ids"] == sorted([a.pk, c.pk])
+    assert items[other.pk]["student_ids"] == [b.pk]
+    assert items[whole.pk]["student_ids"] == []
+    assert all(items[s.pk]["student_ids"] == [] for s in september)
+
+    # The names come in one statement for the page, however many extra sessions it has.
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            listed(api, school.klass)
+        return len(captured.captured_queries)
+
+    before = statements()
+    for day in (23, 24, 25):
+        roll.session(date=datetime.date(2026, 9, day), students=[a])
+    assert statements() == before
+
+    # POST /attendance follows the session's list.
+    refused = api.post("/attendance", present(makeup.pk, b))
+    error = assert_error(refused, 400, "not_for_this_session")
+    assert "乙" in error["message"]
+    assert not Attendance.objects.filter(session=makeup).exists()
+    assert api.post("/attendance", present(makeup.pk, a)).status_code == 201
 
 
 def test_another_organization_s_or_campus_s_class_is_404(school, other_school):

@@ -102,3 +102,66 @@ def test_desk_pages_show_hours_and_renewal_warnings(client, school, hours):
     assert "¥450.00" in page  # 3 lessons at ¥150 still deferred
     dashboard = client.get(reverse("desk:dashboard")).content.decode()
     assert student.name in dashboard and "renewal-warnings" in dashboard
+
+
+def test_add_a_make_up_session_for_some_students_from_the_class_page(client, school, hours):
+    a, _ea, _oa = hours.enrol(name="甲")
+    b, _eb, _ob = hours.enrol(name="乙")
+    client.force_login(school.head_teacher)
+    chinese = client.get(reverse("attendance:class", args=[school.klass.pk])).content.decode()
+    assert "留空表示全班" in chinese
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    page = client.get(reverse("attendance:class", args=[school.klass.pk])).content.decode()
+    assert f'name="students" value="{a.pk}"' in page and f'name="students" value="{b.pk}"' in page
+    assert "Leave empty for the whole class." in page
+    add = reverse("attendance:class_add_session", args=[school.klass.pk])
+    times = {"date": "2026-06-02", "start_time": "14:00", "end_time": "15:00"}
+    client.post(add, {**times, "students": [b.pk]})
+    makeup = Session.objects.get(class_group=school.klass, date="2026-06-02")
+    assert list(makeup.students.values_list("pk", flat=True)) == [b.pk]
+    client.post(add, {**times, "date": "2026-06-03"})
+    whole = Session.objects.get(class_group=school.klass, date="2026-06-03")
+    assert not whole.students.exists()
+    # Someone not in the class: refused with a message, nothing added.
+    stranger = school.student(name="路人")
+    response = client.post(add, {**times, "date": "2026-06-04", "students": [stranger.pk]}, follow=True)
+    assert not Session.objects.filter(date="2026-06-04").exists()
+    assert "not one of the available choices" in response.content.decode()
+
+    # The lists show whom each extra session is for; its roll call lists only them.
+    for url in (reverse("attendance:class", args=[school.klass.pk]), reverse("attendance:sessions")):
+        html = client.get(url).content.decode()
+        assert "For: 乙" in html and "For the whole class" in html
+    detail = client.get(reverse("attendance:session", args=[makeup.pk])).content.decode()
+    assert "For: 乙" in detail and f"status-{b.pk}" in detail and f"status-{a.pk}" not in detail
+    # A forged mark for a student it is not for is refused, nothing written.
+    client.force_login(school.instructor)
+    response = client.post(reverse("attendance:session", args=[makeup.pk]), {f"status-{b.pk}": "present"})
+    assert response.status_code == 302
+    assert list(Attendance.objects.filter(session=makeup).values_list("student_id", flat=True)) == [b.pk]
+
+
+def test_change_whom_a_make_up_session_is_for_from_its_page(client, school, hours):
+    a, _ea, _oa = hours.enrol(name="甲")
+    b, _eb, _ob = hours.enrol(name="乙")
+    makeup = hours.session(students=[a])
+    client.force_login(school.head_teacher)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    url = reverse("attendance:session_students", args=[makeup.pk])
+    client.post(url, {"students": [a.pk, b.pk]})
+    assert set(makeup.students.values_list("pk", flat=True)) == {a.pk, b.pk}
+    client.post(url, {})
+    assert not makeup.students.exists()
+    # A regular session has no such form and refuses the change.
+    client.post(reverse("attendance:class_generate", args=[school.klass.pk]))
+    regular = Session.objects.filter(class_group=school.klass, kind=Session.Kind.REGULAR).first()
+    regular_page = client.get(reverse("attendance:session", args=[regular.pk])).content.decode()
+    assert "Who it is for" not in regular_page
+    response = client.post(
+        reverse("attendance:session_students", args=[regular.pk]), {"students": [a.pk]}, follow=True
+    )
+    assert "Only an extra session" in response.content.decode() and not regular.students.exists()
+    # An instructor may not change it.
+    client.force_login(school.instructor)
+    client.post(url, {"students": [a.pk]})
+    assert not makeup.students.exists()

@@ -180,6 +180,12 @@ def test_sessions_roll_calls_absences_and_renewals(demo):
     assert MakeupCredit.objects.filter(organization=org, granted_by__reason__code="personal").exists()
     used = marks.filter(makeup_credit_used=True, session__kind=Session.Kind.EXTRA)
     assert used.exists() and all(m.hours == 0 and hasattr(m, "makeup_used") for m in used)
+    # Each make-up lesson is held for the students owed one, and only they were marked.
+    makeups = sessions.filter(kind=Session.Kind.EXTRA).prefetch_related("students")
+    assert makeups.exists()
+    for makeup in makeups:
+        named = {s.pk for s in makeup.students.all()}
+        assert named and set(marks.filter(session=makeup).values_list("student_id", flat=True)) <= named
 
     # Families reported leave in the portal, with reasons they may use, some for lessons to come.
     reported = marks.exclude(set_by_role=Attendance.SetBy.STAFF).select_related("reason", "session")

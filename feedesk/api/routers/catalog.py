@@ -23,7 +23,7 @@ from feedesk.api.schemas import (
     SubjectOut,
 )
 from feedesk.attendance.models import Session
-from feedesk.attendance.selectors import sessions_visible_to
+from feedesk.attendance.selectors import named_students, sessions_visible_to
 from feedesk.catalog.models import ClassGroup, Course, Subject
 from feedesk.catalog.selectors import classes_visible_to
 from feedesk.catalog.services import create_class, create_course, create_subject
@@ -183,7 +183,9 @@ def list_classes(request: HttpRequest, paging: Query[Paging]) -> Page[ClassOut]:
 SESSIONS_DESCRIPTION = """\
 The class's sessions (课节), oldest first: each with the `id` that `POST /attendance` takes, its
 `status` (a cancelled session is listed, with `status: "cancelled"`), `kind` (`extra` for a session
-staff added), instructor, and whether attendance has been taken.
+staff added), instructor, and whether attendance has been taken. An extra session may be held for
+some of the class's students only (a make-up lesson): `student_ids` names them, and only they can be
+marked on it; an empty list means the whole class.
 
 Sessions are real records: staff generate them from the class's weekly schedule (skipping
 statutory holidays and the school's closed dates) and move, cancel or add single ones. A class
@@ -194,7 +196,7 @@ class is 404; an instructor sees the sessions of classes they teach and those th
 """
 
 
-def session_out(session: Session, tz: ZoneInfo) -> SessionOut:
+def session_out(session: Session, tz: ZoneInfo, student_ids: list[int]) -> SessionOut:
     return SessionOut(
         id=session.pk,
         date=session.date,
@@ -208,6 +210,7 @@ def session_out(session: Session, tz: ZoneInfo) -> SessionOut:
         note=session.note,
         attendance_taken=session.roll_called_at is not None,
         roll_called_at=session.roll_called_at,
+        student_ids=student_ids,
     )
 
 
@@ -229,4 +232,8 @@ def list_sessions(
         qs = qs.filter(date__lte=period.to)
     items, count = page(qs.order_by("date", "start_time", "pk"), paging)
     tz = ZoneInfo(user.organization.timezone)  # type: ignore[union-attr]
-    return SessionList(class_id=group.pk, items=[session_out(s, tz) for s in items], count=count)
+    # One statement for the page's extra sessions (regular ones never name students), none without.
+    named = named_students(s.pk for s in items if s.kind == Session.Kind.EXTRA)
+    return SessionList(
+        class_id=group.pk, items=[session_out(s, tz, named.get(s.pk, [])) for s in items], count=count
+    )

@@ -24,6 +24,7 @@ from feedesk.attendance.services.sessions import (
     cancel_session,
     generate_sessions,
     reschedule_session,
+    set_session_students,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "report_absence",
     "reschedule_session",
     "save_absence_reason",
+    "set_session_students",
     "settings_for",
     "take_roll_call",
     "update_settings",

@@ -126,11 +126,13 @@ def _lock_session_sql(vendor: str) -> str:
     table = {model: model._meta.db_table for model, _alias in _LOCKED}
     selected = sql.joined_columns(_LOCKED)
     # The session, its class, course and school are locked, as select_related + FOR UPDATE did;
-    # the settings row and the revenue account (locked later, in posting) are only read.
+    # the settings row and the revenue account (locked later, in posting) are only read. The last
+    # column says whether the session names the students it is for.
     lock = sql.lock_clause()
     return (
         f"SELECT {selected}, (SELECT a.id FROM {Account._meta.db_table} a WHERE a.organization_id = "
-        "s.organization_id AND a.role = %s AND a.subject_id = c.subject_id) "
+        "s.organization_id AND a.role = %s AND a.subject_id = c.subject_id), "
+        f"EXISTS (SELECT 1 FROM {Session.students.through._meta.db_table} n WHERE n.session_id = s.id) "
         f"FROM {table[Session]} s JOIN {table[ClassGroup]} g ON g.id = s.class_group_id "
         f"JOIN {table[Course]} c ON c.id = g.course_id "
         f"JOIN {table[Organization]} o ON o.id = s.organization_id "
@@ -144,6 +146,7 @@ class _Locked:
     session: Session
     settings: AttendanceSettings
     revenue_account_id: int | None
+    names_students: bool
 
 
 def _lock_session(session: Session) -> _Locked:
@@ -159,8 +162,8 @@ def _lock_session(session: Session) -> _Locked:
     sql.cache_related(locked, "class_group", group)
     sql.cache_related(locked, "organization", organization)
     settings = found_settings if found_settings is not None else settings_for(locked.organization_id)
-    # The revenue account's id is the column after the parts.
-    return _Locked(locked, settings, rows[0][-1])
+    # The revenue account's id and the named-students flag are the columns after the parts.
+    return _Locked(locked, settings, rows[0][-2], bool(rows[0][-1]))
 
 
 def _check_scope(actor: User, session: Session) -> None:
@@ -208,6 +211,7 @@ def take_roll_call(
             allow_overdraw=allow_overdraw,
             settings=settings,
             revenue_account=locked.revenue_account_id,
+            names_students=locked.names_students,
         )
 
 
@@ -300,6 +304,7 @@ def report_absence(
             allow_overdraw=False,
             settings=settings,
             revenue_account=locked.revenue_account_id,
+            names_students=locked.names_students,
         )
         if result.marks:
             return result.marks[0]
@@ -333,6 +338,7 @@ def withdraw_absence(
             allow_overdraw=False,
             settings=settings,
             revenue_account=locked.revenue_account_id,
+            names_students=locked.names_students,
         )
 
 
@@ -385,6 +391,32 @@ def _validate_marks(marks: Sequence[Mark]) -> None:
         seen.add(mark.student_id)
 
 
+def _check_named(session: Session, marks: Sequence[Mark]) -> None:
+    """A session held for some students only takes marks (and absences) for those students."""
+    named = set(
+        Session.students.through.objects.filter(session_id=session.pk).values_list("student_id", flat=True)
+    )
+    outside = [m.student_id for m in marks if m.student_id not in named and m.status != WITHDRAWN]
+    if outside:
+        raise ValidationFailed(
+            _("This session is held for some students only, and %(students)s is not one of them.")
+            % {"students": _names(session, outside)},
+            code="not_for_this_session",
+        )
+
+
+def _names(session: Session, student_ids: list[int]) -> str:
+    """The students' names for a refusal; a student of another school does not exist here."""
+    names = dict(
+        Student.objects.filter(pk__in=student_ids, organization_id=session.organization_id).values_list(
+            "pk", "name"
+        )
+    )
+    if len(names) < len(set(student_ids)):
+        raise NotFound(_("Not found."))
+    return "、".join(names[pk] for pk in student_ids)
+
+
 @lru_cache(maxsize=64)
 def _enrolments_sql(vendor: str, count: int) -> str:
     return (
@@ -415,16 +447,9 @@ def _enrolments(session: Session, student_ids: list[int]) -> tuple[dict[int, Enr
             deferred[enrolment.pk] = row[-1]
     missing = [pk for pk in student_ids if pk not in found]
     if missing:
-        names = dict(
-            Student.objects.filter(pk__in=missing, organization_id=session.organization_id).values_list(
-                "pk", "name"
-            )
-        )
-        if len(names) < len(missing):
-            raise NotFound(_("Not found."))
         raise ValidationFailed(
             _("%(students)s is not enrolled in %(class)s.")
-            % {"students": "、".join(names[pk] for pk in missing), "class": session.class_group.name},
+            % {"students": _names(session, missing), "class": session.class_group.name},
             code="not_enrolled",
         )
     for enrolment in found.values():
@@ -478,6 +503,7 @@ def _apply(
     allow_overdraw: bool,
     settings: AttendanceSettings,
     revenue_account: int | None,
+    names_students: bool,
 ) -> RollCallResult:
     result = RollCallResult(session=session)
     if session.status == Session.Status.CANCELLED:
@@ -485,6 +511,8 @@ def _apply(
     _validate_marks(marks)
     if not marks:
         return result
+    if names_students:
+        _check_named(session, marks)
     reasons = _reasons(session.organization_id, marks, set_by_role)
     enrolments, deferred = _enrolments(session, [m.student_id for m in marks])
     mark_names = sql.concrete_names(Attendance)

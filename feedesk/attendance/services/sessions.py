@@ -1,6 +1,7 @@
 """Generating a class's sessions from its weekly schedule, and changing single sessions."""
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -9,11 +10,13 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from feedesk.attendance.calendar import meeting_dates, statutory_holidays
-from feedesk.attendance.models import ClosedDate, Session
+from feedesk.attendance.models import Attendance, ClosedDate, Session
 from feedesk.audit.services import record_audit
 from feedesk.catalog.models import ClassGroup
 from feedesk.core.errors import Conflict, ValidationFailed
 from feedesk.core.permissions import Capability, ensure_same_organization, require
+from feedesk.enrolment.models import Enrolment
+from feedesk.people.models import Student
 from feedesk.users.models import User
 
 
@@ -193,6 +196,30 @@ def cancel_session(*, actor: User, session: Session, reason: str = "") -> Sessio
     return session
 
 
+def _named_students(actor: User, class_group: ClassGroup, students: Sequence[Student]) -> list[int]:
+    """The ids of the students an extra session is for, each with an active enrolment in the class."""
+    ids: list[int] = []
+    for student in students:
+        ensure_same_organization(actor, student)
+        if student.pk not in ids:
+            ids.append(student.pk)
+    if not ids:
+        return ids
+    enrolled = set(
+        Enrolment.objects.filter(
+            class_group_id=class_group.pk, status=Enrolment.Status.ACTIVE, student_id__in=ids
+        ).values_list("student_id", flat=True)
+    )
+    missing = [s for s in students if s.pk not in enrolled]
+    if missing:
+        raise ValidationFailed(
+            _("%(students)s is not enrolled in %(class)s.")
+            % {"students": "、".join(dict.fromkeys(s.name for s in missing)), "class": class_group.name},
+            code="not_enrolled",
+        )
+    return sorted(ids)
+
+
 @transaction.atomic
 def add_session(
     *,
@@ -204,14 +231,21 @@ def add_session(
     instructor: User | None = None,
     hours: Decimal | None = None,
     note: str = "",
+    students: Sequence[Student] = (),
 ) -> Session:
-    """An extra session (a make-up lesson, a lesson on a make-up workday, …)."""
+    """An extra session (a make-up lesson, a lesson on a make-up workday, …).
+
+    `students` names whom it is held for (a make-up lesson's few students), each with an active
+    enrolment in the class; none named means the whole class. Only those named are on its roll
+    call and may report an absence for it.
+    """
     require(actor, Capability.MANAGE_SESSIONS, campus_id=class_group.campus_id)
     ensure_same_organization(actor, class_group)
     _check_times(start_time, end_time)
     _check_instructor(actor, instructor)
     if hours is not None and hours <= 0:
         raise ValidationFailed(_("A session needs more than zero hours."), code="hours_invalid")
+    named = _named_students(actor, class_group, students)
     session = Session.objects.create(
         organization_id=class_group.organization_id,
         class_group=class_group,
@@ -223,5 +257,56 @@ def add_session(
         kind=Session.Kind.EXTRA,
         note=note.strip()[:200],
     )
-    record_audit(actor=actor, action="session.added", target=session, data={"date": date.isoformat()})
+    if named:
+        session.students.add(*named)
+    record_audit(
+        actor=actor,
+        action="session.added",
+        target=session,
+        data={"date": date.isoformat(), "students": named},
+    )
+    return session
+
+
+@transaction.atomic
+def set_session_students(*, actor: User, session: Session, students: Sequence[Student]) -> Session:
+    """Change whom an extra session is held for; none named means the whole class.
+
+    A student who already has a mark for it (leave the family reported, or the roll call) stays
+    named: correct or withdraw that mark first.
+    """
+    ensure_same_organization(actor, session)
+    session = _lock(session)
+    require(actor, Capability.MANAGE_SESSIONS, campus_id=session.class_group.campus_id)
+    if session.kind != Session.Kind.EXTRA:
+        raise ValidationFailed(
+            _("Only an extra session can be held for some of the class's students."),
+            code="session_not_extra",
+        )
+    if session.status == Session.Status.CANCELLED:
+        raise Conflict(_("This session is cancelled."), code="session_cancelled")
+    named = _named_students(actor, session.class_group, students)
+    before = sorted(session.students.values_list("pk", flat=True))
+    if named == before:
+        return session
+    if named:
+        marked = (
+            Attendance.objects.filter(session_id=session.pk, is_current=True)
+            .exclude(student_id__in=named)
+            .select_related("student")
+        )
+        unnamed = [mark.student.name for mark in marked]
+        if unnamed:
+            raise Conflict(
+                _("%(students)s already has a mark for this session; correct or withdraw it first.")
+                % {"students": "、".join(unnamed)},
+                code="student_has_mark",
+            )
+    session.students.set(named)
+    record_audit(
+        actor=actor,
+        action="session.students_changed",
+        target=session,
+        data={"before": before, "after": named},
+    )
     return session
