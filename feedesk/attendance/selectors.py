@@ -146,13 +146,17 @@ def session_is_for(student_id: int) -> Q:
     extra sessions for the whole class) and those naming this student. Combine it with the
     student's classes, e.g. `Session.objects.filter(session_is_for(s.pk), class_group_id__in=…)`.
 
-    The same rule in SQL, for session alias `s` and the student's id as the one parameter:
-    `NOT EXISTS (SELECT 1 FROM attendance_session_students n WHERE n.session_id = s.id)
-    OR EXISTS (SELECT 1 FROM attendance_session_students n WHERE n.session_id = s.id
-    AND n.student_id = %s)`.
+    The same rule for a lean statement: `session_is_for_sql`.
     """
     named = NamedStudent.objects.filter(session_id=OuterRef("pk"))
     return ~Q(Exists(named)) | Q(Exists(named.filter(student_id=student_id)))
+
+
+def session_is_for_sql(alias: str) -> str:
+    """`session_is_for` as a SQL condition on sessions aliased `alias`; its one parameter is the
+    student's id."""
+    named = f"SELECT 1 FROM {NamedStudent._meta.db_table} n WHERE n.session_id = {alias}.id"
+    return f"(NOT EXISTS ({named}) OR EXISTS ({named} AND n.student_id = %s))"
 
 
 def named_students(session_ids: Iterable[int]) -> dict[int, list[int]]:

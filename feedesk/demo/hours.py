@@ -377,7 +377,7 @@ class TermHours:
             ).time()
             arranged = loader._days_later(loader.clock.now(), 1, 2)
             taken = _start(day, start, loader.tz) + datetime.timedelta(minutes=rng.randint(3, 15))
-            # Only lessons already given: the portal lists a class's every session to all its families.
+            # Only lessons already given: each make-up lesson is planned with its roll call.
             if arranged < taken - datetime.timedelta(hours=24) and taken <= loader.latest:
                 action = partial(self._add_makeup, session.class_group_id, day, start, end, owed, taken)
                 loader._at(arranged, action)

@@ -7,6 +7,7 @@ from functools import lru_cache
 from django.utils import timezone
 
 from feedesk.attendance.models import AbsenceReason, Attendance, AttendanceSettings, Session
+from feedesk.attendance.selectors import session_is_for, session_is_for_sql
 from feedesk.attendance.services import report_absence, withdraw_absence
 from feedesk.core import sql
 from feedesk.core.errors import NotFound
@@ -53,7 +54,7 @@ def session_rows(*, student: Student, enrolments: list[Enrolment]) -> dict[int, 
     since = sql.prepared_row(Session, ("date",), [today - datetime.timedelta(days=RECENT_DAYS)])[0]
     found = sql.fetch(
         _sessions_statement(len(class_ids)),
-        [student.organization_id, student.pk, *class_ids, Session.Status.SCHEDULED, since],
+        [student.organization_id, student.pk, *class_ids, Session.Status.SCHEDULED, since, student.pk],
     )
     sessions: dict[int, Session] = {}
     marks: dict[int, list[Attendance]] = {}
@@ -108,6 +109,8 @@ def _sessions_statement(classes: int) -> str:
         f"LEFT JOIN {table[Attendance]} a ON a.session_id = s.id AND a.student_id = %s "
         f"LEFT JOIN {table[AbsenceReason]} r ON r.id = a.reason_id "
         f"WHERE s.class_group_id IN ({sql.placeholders(classes)}) AND s.status = %s AND s.date >= %s "
+        # A make-up lesson held for other students is not this child's.
+        f"AND {session_is_for_sql('s')} "
         "ORDER BY s.date, s.start_time, s.id, a.created_at, a.id"
     )
 
@@ -128,9 +131,11 @@ def _reasons_statement() -> str:
 
 
 def _own_session(viewer: PortalViewer, student: Student, session_id: int | str) -> Session:
-    """A session of a class the student is enrolled in, in the viewer's school; else not found."""
+    """A session of a class the student is enrolled in and held for them, in the viewer's school;
+    else not found."""
     session = (
         Session.objects.filter(
+            session_is_for(student.pk),
             pk=session_id if str(session_id).isdigit() else 0,
             organization_id=viewer.organization.pk,
             class_group__enrolments__student=student,

@@ -188,3 +188,38 @@ def test_sessions_marks_and_reasons_in_two_statements(family, school, reasons, d
     with django_assert_max_num_queries(7):
         page = client.get("/portal/courses/").content.decode()
     assert page.count("Personal leave") >= 3
+
+
+def test_a_make_up_lesson_shows_only_to_the_children_it_is_for(family, school, reasons):
+    from feedesk.attendance.services import add_session
+
+    first, second = family.children
+    day = timezone.localdate() + datetime.timedelta(days=4)
+
+    def extra(hour, students=()):
+        return add_session(
+            actor=school.principal,
+            class_group=school.lesson_class,
+            date=day,
+            start_time=datetime.time(hour),
+            end_time=datetime.time(hour + 1),
+            students=students,
+        )
+
+    for_first, for_second, whole_class = extra(9, [first]), extra(11, [second]), extra(14)
+    client = family.client()
+    client.post("/portal/child/", {"student": first.pk})
+    page = client.get("/portal/courses/").content.decode()
+    assert f'data-session="{for_first.pk}"' in page and f'data-session="{whole_class.pk}"' in page
+    assert f'data-session="{for_second.pk}"' not in page
+    # Not this child's lesson: not found, nothing recorded.
+    response = client.post(
+        "/portal/absence/", {"session": for_second.pk, "student": first.pk, "reason": "personal"}
+    )
+    assert response.status_code == 404
+    assert not Attendance.objects.filter(session=for_second).exists()
+    client.post("/portal/absence/", {"session": for_first.pk, "student": first.pk, "reason": "personal"})
+    assert Attendance.objects.get(session=for_first, student=first).reason.code == "personal"
+    client.post("/portal/child/", {"student": second.pk})
+    page = client.get("/portal/courses/").content.decode()
+    assert f'data-session="{for_second.pk}"' in page and f'data-session="{for_first.pk}"' not in page
