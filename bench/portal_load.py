@@ -281,10 +281,16 @@ def main() -> None:
                 env=env,
             )
             servers.append(process)
-            for _ in range(100):
+            # The master listens before its workers have loaded the app: wait until pages are
+            # answered, and give every worker a few, so the first guardians do not time start-up.
+            answered = 0
+            deadline = time.monotonic() + 60
+            while answered < 4 * workers and time.monotonic() < deadline:
                 try:
-                    socket.create_connection(("127.0.0.1", bind_port), 0.2).close()
-                    break
+                    probe = http.client.HTTPConnection("127.0.0.1", bind_port, timeout=10)
+                    probe.request("GET", "/portal/login/")
+                    answered += probe.getresponse().status == 200
+                    probe.close()
                 except OSError:
                     time.sleep(0.1)
             return process
