@@ -209,7 +209,7 @@ def main() -> None:
     parser.add_argument("--read-connections", type=int, default=32)
     parser.add_argument("--history", type=int, default=1000, help="payments each school has before the run")
     # Threads let a worker overlap one request's commit (an fsync) with another's work.
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
