@@ -19,6 +19,7 @@ from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
+from psycopg.pq import ExecStatus
 
 # Rows per INSERT, well under SQLite's and PostgreSQL's bound-parameter limits.
 INSERT_BATCH = 500
@@ -68,16 +69,8 @@ def _returned_rows(cursor: Any) -> bool:
     rows: its result's status says the same."""
     result = getattr(cursor, "pgresult", None)
     if result is not None:
-        return bool(result.status == _TUPLES_OK)
+        return bool(result.status == ExecStatus.TUPLES_OK)
     return cursor.description is not None
-
-
-try:
-    from psycopg.pq import ExecStatus
-
-    _TUPLES_OK: Any = ExecStatus.TUPLES_OK
-except ImportError:  # no psycopg: SQLite only
-    _TUPLES_OK = None
 
 
 def _cursor(db: Any) -> tuple[Any, bool]:

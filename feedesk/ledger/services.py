@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -203,23 +203,31 @@ def post_entries(
             f"totals AS ({totals[0]}), head AS ({head}) SELECT id, seq FROM entries",
             [*insert_params, seqs, accounts, amounts, *totals[1], seq, prev_hash, head_id],
         )
+        _give_pks(entries, returned)
     else:
-        returned = sql.insert_rows(JournalEntry, ENTRY_FIELDS, entry_rows, returning=("id", "seq"))
-        entry_pk = {entry_seq: pk for pk, entry_seq in returned}
+        _give_pks(entries, sql.insert_rows(JournalEntry, ENTRY_FIELDS, entry_rows, returning=("id", "seq")))
         sql.insert_rows(
             Posting,
             ("entry_id", "account_id", "amount"),
-            [(entry_pk[entry_seq], account_id, amount) for entry_seq, account_id, amount in legs],
+            [
+                (entry.pk, leg.account_id, leg.amount)
+                for entry, draft in zip(entries, drafts, strict=True)
+                for leg in draft.legs
+            ],
         )
         sql.execute(*totals)
         sql.execute(head, [seq, prev_hash, head_id])
+    return entries
+
+
+def _give_pks(entries: list[JournalEntry], returned: Sequence[Sequence[Any]]) -> None:
+    """Give the inserted entries the primary keys of their (id, seq) rows, as bulk_create would."""
     # Matched by seq: the order of RETURNING rows is not promised.
     pk_by_seq = {entry_seq: pk for pk, entry_seq in returned}
     for entry in entries:
         entry.pk = pk_by_seq[entry.seq]
         entry._state.adding = False
         entry._state.db = connection.alias
-    return entries
 
 
 def _lock_accounts_and_head(organization_id: int, account_ids: list[int]) -> tuple[int, int, str]:

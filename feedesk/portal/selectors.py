@@ -144,17 +144,6 @@ def viewer_settings(viewer: PortalViewer) -> PortalSettings:
         return portal_settings(viewer.organization.pk)
 
 
-def payable_online_orders(viewer: PortalViewer) -> QuerySet[Order]:
-    """Orders this payer may pay here: theirs, owed, on account and flagged payable online by staff."""
-    return Order.objects.filter(
-        organization_id=viewer.organization.pk,
-        student_id__in=viewer.student_ids,
-        status__in=PAYABLE_STATUSES,
-        on_account=True,
-        online_payable=True,
-    )
-
-
 def payable_orders(
     viewer: PortalViewer,
     *,
@@ -163,9 +152,10 @@ def payable_orders(
     with_class: bool = False,
     lock: bool = False,
 ) -> list[Order]:
-    """`payable_online_orders` in one lean statement, each with its student (one of the viewer's),
-    limited to `order_ids` or `enrolment_ids` when given. `with_class`: with the enrolment and its
-    class, by due date (as the pages show them); else by id. `lock`: FOR UPDATE (of the orders)."""
+    """Orders this payer may pay here: theirs, owed, on account and flagged payable online by
+    staff. One lean statement, each order with its student (one of the viewer's), limited to
+    `order_ids` or `enrolment_ids` when given. `with_class`: with the enrolment and its class, by
+    due date (as the pages show them); else by id. `lock`: FOR UPDATE (of the orders)."""
     students = {s.pk: s for s in viewer.students}
     if (
         not students
