@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.db import models
 
@@ -6,7 +6,22 @@ from feedesk.audit.models import AuditEntry
 from feedesk.core import sql
 
 
-def record_audit(
+class AuditFields(TypedDict, total=False):
+    actor: Required[Any]
+    action: Required[str]
+    target: Required[models.Model]
+    amount: int | None
+    data: dict[str, Any] | None
+
+
+def record_audit(**fields: Unpack[AuditFields]) -> AuditEntry:
+    """Append an audit row; call inside the action's own transaction so both commit or neither."""
+    entry = new_audit_entry(**fields)
+    sql.insert_instance(entry)  # every money operation writes one: the lean insert keeps it cheap
+    return entry
+
+
+def new_audit_entry(
     *,
     actor: Any,
     action: str,
@@ -14,7 +29,8 @@ def record_audit(
     amount: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append an audit row; call inside the action's own transaction so both commit or neither."""
+    """The audit row `record_audit` appends, unsaved, for a caller that writes it in a statement
+    of its own (`sql.insert_instances_statement`) in the action's transaction."""
     organization_id = getattr(target, "organization_id", None) or getattr(actor, "organization_id", None)
     actor = actor if getattr(actor, "pk", None) else None
     entry: AuditEntry = sql.new(
@@ -30,5 +46,4 @@ def record_audit(
         },
         related={"actor": actor},
     )
-    sql.insert_instance(entry)  # every money operation writes one: the lean insert keeps it cheap
     return entry

@@ -258,6 +258,30 @@ def _saved_fields(model: type[models.Model]) -> tuple[tuple[Any, ...], tuple[str
     return fields, tuple(f.attname for f in fields), pk.attname
 
 
+def reserve_ids_column(model: type[models.Model]) -> str:
+    """A column for a one-row SELECT or RETURNING that reserves `%s` primary keys of `model` for
+    rows this transaction will insert with them (`reserved_ids` reads it), so that statements
+    writing rows which refer to one another need not wait for each other's RETURNING.
+
+    PostgreSQL takes them from the table's sequence. SQLite holds its one write lock from BEGIN
+    to COMMIT: the keys after the table's last are free until this transaction inserts them,
+    and inserting them moves AUTOINCREMENT's counter past them."""
+    table = model._meta.db_table
+    pk: Any = model._meta.pk
+    if connection.vendor == "postgresql":
+        sequence = f"pg_get_serial_sequence('{connection.ops.quote_name(table)}', '{pk.column}')::regclass"
+        return f"ARRAY(SELECT nextval({sequence}) FROM generate_series(1, %s))"
+    # The count is bound too, so both databases take the same parameters.
+    return f"(SELECT COALESCE(MAX(seq), 0) + 0 * %s FROM sqlite_sequence WHERE name = '{table}')"
+
+
+def reserved_ids(value: Any, count: int) -> list[int]:
+    """The keys that `reserve_ids_column` reserved, from its value."""
+    if isinstance(value, list):
+        return [int(pk) for pk in value]
+    return list(range(int(value) + 1, int(value) + 1 + count))
+
+
 def insert_instance(obj: models.Model) -> None:
     """INSERT a new instance built in memory and give it its primary key, as save() would
     (auto_now_add and other pre_save values included; no signals)."""
@@ -275,6 +299,25 @@ def insert_instances(objs: Sequence[models.Model]) -> None:
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = DEFAULT_DB_ALIAS
+
+
+def insert_instances_statement(objs: Sequence[models.Model]) -> tuple[str, list[Any]]:
+    """One INSERT of new instances of one model, as (sql, params) for a caller that runs it
+    inside a larger statement: with the primary keys they were given (`reserve_ids_column`),
+    or, when they have none, the database's, which they are then not told. The instances are
+    marked saved, as `insert_instances` marks them."""
+    model = type(objs[0])
+    fields, names, pk_name = _saved_fields(model)
+    rows = [[f.pre_save(obj, True) for f in fields] for obj in objs]
+    if objs[0].pk is None:
+        statement = insert_statement(model, names, rows)
+    else:
+        keyed = [[obj.pk, *row] for obj, row in zip(objs, rows, strict=True)]
+        statement = insert_statement(model, (pk_name, *names), keyed)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = DEFAULT_DB_ALIAS
+    return statement
 
 
 def cache_related_list(obj: models.Model, name: str, items: list[Any]) -> None:

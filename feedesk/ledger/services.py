@@ -3,7 +3,7 @@
 import datetime
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -100,14 +100,45 @@ def _validate(draft: EntryDraft) -> None:
         raise ValidationFailed(_("A journal entry needs an idempotency key."), code="entry_key_missing")
 
 
-# The postings of the entries inserted in the same statement (WITH entries AS (INSERT ...)), in
-# the order of their legs: three arrays (entry seq, account, amount) whatever the number of legs.
-_POSTINGS_FROM_ENTRIES = (
+# Postings as three arrays (entry, account, amount), so that the statement's text does not
+# change with the number of legs, inserted in the order of the legs.
+_POSTINGS_FROM_ARRAYS = (
     "INSERT INTO ledger_posting (entry_id, account_id, amount) "
-    "SELECT e.id, leg.account_id, leg.amount FROM entries e "
-    "JOIN unnest(%s::bigint[], %s::bigint[], %s::bigint[]) WITH ORDINALITY "
-    "AS leg(seq, account_id, amount, n) ON leg.seq = e.seq ORDER BY leg.n"
+    "SELECT leg.entry_id, leg.account_id, leg.amount "
+    "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) WITH ORDINALITY "
+    "AS leg(entry_id, account_id, amount, n) ORDER BY leg.n"
 )
+
+# Further writes of the caller's, given the entries (with their keys) about to be written.
+Writes = Callable[[list[JournalEntry]], Sequence[tuple[str, list[Any]]]]
+
+
+@dataclass(frozen=True)
+class LockedHead:
+    """The organization's chain head as locked for a posting, with keys for its entries."""
+
+    id: int
+    last_seq: int
+    last_hash: str
+    entry_ids: list[int]
+
+
+def head_lock_statement(*, organization_id: int, entries: int) -> tuple[str, list[Any]]:
+    """The SELECT that locks the organization's chain head and reserves keys for `entries`
+    entries, as (sql, params), for a caller who locks its accounts first in the same statement;
+    `locked_head` reads its row (id, last seq, last hash, keys)."""
+    return (
+        f"SELECT id, last_seq, last_hash, {sql.reserve_ids_column(JournalEntry)} FROM ledger_chainhead "
+        f"WHERE organization_id = %s{sql.lock_clause()}",
+        [entries, organization_id],
+    )
+
+
+def locked_head(row: Sequence[Any] | None, *, organization_id: int, entries: int) -> LockedHead:
+    if row is None:
+        raise ChainHead.DoesNotExist(f"organization {organization_id} has no chain head")
+    head_id, last_seq, last_hash, reserved = row
+    return LockedHead(head_id, last_seq, last_hash, sql.reserved_ids(reserved, entries))
 
 
 def post_entries(
@@ -115,7 +146,8 @@ def post_entries(
     organization_id: int,
     actor: User | None,
     drafts: Sequence[EntryDraft],
-    accounts_locked: bool = False,
+    head: LockedHead | None = None,
+    then: Writes | None = None,
 ) -> list[JournalEntry]:
     """Post balanced entries atomically, chaining their hashes and updating cached totals.
 
@@ -123,22 +155,28 @@ def post_entries(
     concurrent posters queue instead of deadlocking. Callers lock their own domain rows (orders,
     classes, counters) before calling, and call this once per transaction.
 
-    `accounts_locked`: the caller read every account the drafts post to within this
-    organization and locked them (FOR UPDATE, by primary key) in this transaction, so only the
-    chain head is locked here.
+    `head`: the caller read every account the drafts post to within this organization and
+    locked them (FOR UPDATE, by primary key), then the chain head (`head_lock_statement`), in
+    this transaction, so nothing is locked here.
+
+    `then`: the caller's own writes that need the entries' keys (a payment pointing at its
+    entry, say), as statements; on PostgreSQL they run in the posting's one statement, so the
+    chain head is held for one round trip fewer per write.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("post_entries must run inside transaction.atomic")
     for draft in drafts:
         _validate(draft)
     account_ids = sorted({leg.account_id for draft in drafts for leg in draft.legs})
-    head_id, seq, prev_hash = _lock_accounts_and_head(organization_id, [] if accounts_locked else account_ids)
+    if head is None:
+        head = _lock_accounts_and_head(organization_id, account_ids, entries=len(drafts))
+    head_id, seq, prev_hash, entry_ids = head.id, head.last_seq, head.last_hash, head.entry_ids
 
     now = timezone.now()
     today = timezone.localdate(now)
     actor_id = actor.pk if actor else None
     entries: list[JournalEntry] = []
-    for draft in drafts:
+    for draft, entry_id in zip(drafts, entry_ids, strict=True):
         seq += 1
         effective = draft.effective_date or today
         digest = entry_hash(
@@ -154,34 +192,36 @@ def post_entries(
             reverses_id=draft.reverses_id,
             legs=[(leg.account_id, leg.amount) for leg in draft.legs],
         )
-        entries.append(
-            sql.new(
-                JournalEntry,
-                {
-                    "organization_id": organization_id,
-                    "seq": seq,
-                    "code": draft.code,
-                    "effective_date": effective,
-                    "recorded_at": now,
-                    "actor_id": actor_id,
-                    "idempotency_key": draft.idempotency_key,
-                    "memo": draft.memo,
-                    "reverses_id": draft.reverses_id,
-                    "prev_hash": prev_hash,
-                    "hash": digest,
-                },
-                related={"actor": actor},
-            )
+        entry: JournalEntry = sql.new(
+            JournalEntry,
+            {
+                "id": entry_id,
+                "organization_id": organization_id,
+                "seq": seq,
+                "code": draft.code,
+                "effective_date": effective,
+                "recorded_at": now,
+                "actor_id": actor_id,
+                "idempotency_key": draft.idempotency_key,
+                "memo": draft.memo,
+                "reverses_id": draft.reverses_id,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            },
+            related={"actor": actor},
         )
+        entry._state.adding = False
+        entry._state.db = connection.alias
+        entries.append(entry)
         prev_hash = digest
     legs = [
-        (entry.seq, leg.account_id, leg.amount)
+        (entry.pk, leg.account_id, leg.amount)
         for entry, draft in zip(entries, drafts, strict=True)
         for leg in draft.legs
     ]
     debit_totals: dict[int, int] = defaultdict(int)
     credit_totals: dict[int, int] = defaultdict(int)
-    for _seq, account_id, amount in legs:
+    for _entry, account_id, amount in legs:
         if amount > 0:
             debit_totals[account_id] += amount
         else:
@@ -190,88 +230,66 @@ def post_entries(
         Account, account_ids, add={"debits": debit_totals, "credits": credit_totals}
     )
     assert totals is not None  # balanced, non-zero legs move at least two accounts
-    head = "UPDATE ledger_chainhead SET last_seq = %s, last_hash = %s WHERE id = %s"
-    entry_rows = [[getattr(e, name) for name in ENTRY_FIELDS] for e in entries]
+    head_update = "UPDATE ledger_chainhead SET last_seq = %s, last_hash = %s WHERE id = %s"
+    insert = sql.insert_statement(
+        JournalEntry, ("id", *ENTRY_FIELDS), [[e.pk, *(getattr(e, n) for n in ENTRY_FIELDS)] for e in entries]
+    )
+    writes = [*(then(entries) if then else ())]
     if connection.vendor == "postgresql":
         # One round trip for every write: PostgreSQL runs each data-modifying WITH exactly once.
-        insert, insert_params = sql.insert_statement(
-            JournalEntry, ENTRY_FIELDS, entry_rows, returning=("id", "seq")
-        )
-        seqs, accounts, amounts = (list(column) for column in zip(*legs, strict=True))
-        returned = sql.fetch(
-            f"WITH entries AS ({insert}), postings AS ({_POSTINGS_FROM_ENTRIES}), "
-            f"totals AS ({totals[0]}), head AS ({head}) SELECT id, seq FROM entries",
-            [*insert_params, seqs, accounts, amounts, *totals[1], seq, prev_hash, head_id],
-        )
-        _give_pks(entries, returned)
+        entry_column, accounts, amounts = (list(column) for column in zip(*legs, strict=True))
+        parts = [
+            insert,
+            (_POSTINGS_FROM_ARRAYS, [entry_column, accounts, amounts]),
+            totals,
+            (head_update, [seq, prev_hash, head_id]),
+            *writes,
+        ]
+        ctes = ", ".join(f"w{n} AS ({statement})" for n, (statement, _params) in enumerate(parts))
+        sql.execute(f"WITH {ctes} SELECT 1", [param for _statement, params in parts for param in params])
     else:
-        _give_pks(entries, sql.insert_rows(JournalEntry, ENTRY_FIELDS, entry_rows, returning=("id", "seq")))
-        sql.insert_rows(
-            Posting,
-            ("entry_id", "account_id", "amount"),
-            [
-                (entry.pk, leg.account_id, leg.amount)
-                for entry, draft in zip(entries, drafts, strict=True)
-                for leg in draft.legs
-            ],
-        )
+        sql.execute(*insert)
+        sql.insert_rows(Posting, ("entry_id", "account_id", "amount"), legs)
         sql.execute(*totals)
-        sql.execute(head, [seq, prev_hash, head_id])
+        sql.execute(head_update, [seq, prev_hash, head_id])
+        for write in writes:
+            sql.execute(*write)
     return entries
 
 
-def _give_pks(entries: list[JournalEntry], returned: Sequence[Sequence[Any]]) -> None:
-    """Give the inserted entries the primary keys of their (id, seq) rows, as bulk_create would."""
-    # Matched by seq: the order of RETURNING rows is not promised.
-    pk_by_seq = {entry_seq: pk for pk, entry_seq in returned}
-    for entry in entries:
-        entry.pk = pk_by_seq[entry.seq]
-        entry._state.adding = False
-        entry._state.db = connection.alias
-
-
-def _lock_accounts_and_head(organization_id: int, account_ids: list[int]) -> tuple[int, int, str]:
-    """Lock the accounts by pk (none: the caller has), then the chain head; return (head id,
-    last seq, last hash).
+def _lock_accounts_and_head(organization_id: int, account_ids: list[int], *, entries: int) -> LockedHead:
+    """Lock the accounts by pk, then the chain head, reserving keys for the entries.
 
     Refuses accounts of another organization before anything is written.
     """
     in_accounts = sql.placeholders(len(account_ids))
+    head_sql, head_params = head_lock_statement(organization_id=organization_id, entries=entries)
     if connection.features.has_select_for_update:
-        found = len(account_ids)
-        if account_ids:
-            locked = [
-                pk
-                for (pk,) in sql.fetch(
-                    f"SELECT id FROM ledger_account WHERE organization_id = %s AND id IN ({in_accounts}) "
-                    "ORDER BY id FOR UPDATE",
-                    [organization_id, *account_ids],
-                )
-            ]
-            found = len(locked) if locked == account_ids else -1
-        head = sql.fetch(
-            "SELECT id, last_seq, last_hash FROM ledger_chainhead WHERE organization_id = %s FOR UPDATE",
-            [organization_id],
-        )
+        locked = [
+            pk
+            for (pk,) in sql.fetch(
+                f"SELECT id FROM ledger_account WHERE organization_id = %s AND id IN ({in_accounts}) "
+                "ORDER BY id FOR UPDATE",
+                [organization_id, *account_ids],
+            )
+        ]
+        found = len(locked) if locked == account_ids else -1
+        head = sql.fetch(head_sql, head_params)
     else:
         # SQLite holds its single write lock from BEGIN IMMEDIATE: one read checks the accounts
         # and reads the head.
         rows = sql.fetch(
-            "SELECT id, last_seq, last_hash, (SELECT COUNT(*) FROM ledger_account "
-            f"WHERE organization_id = %s AND id IN ({in_accounts})) "
-            "FROM ledger_chainhead WHERE organization_id = %s",
-            [organization_id, *account_ids, organization_id],
+            f"SELECT h.*, (SELECT COUNT(*) FROM ledger_account "
+            f"WHERE organization_id = %s AND id IN ({in_accounts})) FROM ({head_sql}) h",
+            [organization_id, *account_ids, *head_params],
         )
-        head = [row[:3] for row in rows]
-        found = rows[0][3] if rows else len(account_ids)
+        head = [row[:4] for row in rows]
+        found = rows[0][4] if rows else len(account_ids)
     if found != len(account_ids):
         raise ValidationFailed(
             _("A posting names an account of another organization."), code="account_unknown"
         )
-    if not head:
-        raise ChainHead.DoesNotExist(f"organization {organization_id} has no chain head")
-    head_id, last_seq, last_hash = head[0]
-    return head_id, last_seq, last_hash
+    return locked_head(head[0] if head else None, organization_id=organization_id, entries=entries)
 
 
 def reversal_draft(

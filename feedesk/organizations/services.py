@@ -1,4 +1,6 @@
-from django.db import transaction
+from collections.abc import Sequence
+
+from django.db import models, transaction
 
 from feedesk.core import sql
 from feedesk.organizations.models import Campus, Counter, Organization
@@ -6,16 +8,29 @@ from feedesk.organizations.models import Campus, Counter, Organization
 
 def next_number(*, organization_id: int, name: str) -> int:
     """Take the next number of a per-organization sequence; the row stays locked until commit."""
+    return next_number_reserving(organization_id=organization_id, name=name)[0]
+
+
+def next_number_reserving(
+    *, organization_id: int, name: str, reserve: Sequence[tuple[type[models.Model], int]] = ()
+) -> tuple[int, list[list[int]]]:
+    """`next_number`, and for each (model, count) of `reserve` that many primary keys for rows
+    the caller will insert (`sql.reserve_ids_column`), in the same statement."""
     # One statement bumps and reads the counter; the row is created on first use.
+    reserving = "".join(f", {sql.reserve_ids_column(model)}" for model, _count in reserve)
     bump = (
         "UPDATE organizations_counter SET value = value + 1 "
-        "WHERE organization_id = %s AND name = %s RETURNING value"
+        f"WHERE organization_id = %s AND name = %s RETURNING value{reserving}"
     )
-    rows = sql.fetch(bump, [organization_id, name])
+    params = [organization_id, name, *(count for _model, count in reserve)]
+    rows = sql.fetch(bump, params)
     if not rows:
         Counter.objects.get_or_create(organization_id=organization_id, name=name)
-        rows = sql.fetch(bump, [organization_id, name])
-    return int(rows[0][0])
+        rows = sql.fetch(bump, params)
+    number, *reserved = rows[0]
+    return int(number), [
+        sql.reserved_ids(value, count) for value, (_model, count) in zip(reserved, reserve, strict=True)
+    ]
 
 
 @transaction.atomic

@@ -4,23 +4,33 @@ import datetime
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from feedesk.audit.services import record_audit
+from feedesk.audit.services import new_audit_entry, record_audit
 from feedesk.billing.models import Order, OrderStatus
 from feedesk.billing.services import check_transition, status_after_payment
 from feedesk.core import sql
 from feedesk.core.errors import Conflict, NotFound, ValidationFailed
 from feedesk.core.money import check_amount, format_money
 from feedesk.core.permissions import Capability, ensure_same_organization, require
-from feedesk.ledger.models import Account, AccountRole, EntryCode, Posting
-from feedesk.ledger.services import EntryDraft, Leg, open_clearing_account, post_entries, reversal_draft
+from feedesk.ledger.models import Account, AccountRole, EntryCode, JournalEntry, Posting
+from feedesk.ledger.services import (
+    EntryDraft,
+    Leg,
+    LockedHead,
+    head_lock_statement,
+    locked_head,
+    open_clearing_account,
+    post_entries,
+    reversal_draft,
+)
 from feedesk.organizations.models import Campus
-from feedesk.organizations.services import next_number
+from feedesk.organizations.services import next_number_reserving
 from feedesk.payments.models import Allocation, Channel, Payment
 from feedesk.payments.selectors import propose_allocation
 from feedesk.people.models import Student
@@ -49,13 +59,13 @@ def open_cash_account(*, campus: Campus) -> None:
     )
 
 
-def _money_accounts(
-    *, student: Student, channel: str, siblings: Collection[int] = ()
-) -> tuple[int, int, int, dict[int, int]]:
-    """(clearing or cash account, student receivable, student credit, {sibling: receivable}) ids,
-    in one read that locks them in primary-key order, as `post_entries` would, so that the
-    posting need not lock them again; `siblings` are the other students whose orders the
-    payment settles."""
+def _lock_money_accounts(
+    *, student: Student, channel: str, siblings: Collection[int] = (), entries: int
+) -> tuple[int, int, int, dict[int, int], LockedHead]:
+    """(clearing or cash account, student receivable, student credit, {sibling: receivable}) ids
+    and the chain head, for a posting of `entries` entries: one statement locks the accounts in
+    primary-key order and then the head, as `post_entries` would, so that the posting locks
+    nothing more; `siblings` are the other students whose orders the payment settles."""
     dim: int | str
     if channel == Channel.CASH:
         money_role, where, dim = AccountRole.CASH, "campus_id = %s", student.campus_id
@@ -63,11 +73,14 @@ def _money_accounts(
         money_role, where, dim = AccountRole.CLEARING, "channel = %s", channel
     others = sorted(set(siblings) - {student.pk})
     sibling_clause = f"OR (student_id IN ({sql.placeholders(len(others))}) AND role = %s) " if others else ""
+    head_sql, head_params = head_lock_statement(organization_id=student.organization_id, entries=entries)
+    # UNION ALL runs its branches in order: the accounts are locked before the head.
     rows = sql.fetch(
-        "SELECT role, id, student_id FROM ledger_account "
+        "SELECT role, id, student_id, NULL, NULL FROM (SELECT role, id, student_id FROM ledger_account "
         "WHERE (student_id = %s AND role IN (%s, %s)) "
         f"{sibling_clause}"
-        f"OR (organization_id = %s AND role = %s AND {where}) ORDER BY id{sql.lock_clause()}",
+        f"OR (organization_id = %s AND role = %s AND {where}) ORDER BY id{sql.lock_clause()}) a "
+        f"UNION ALL SELECT NULL, h.* FROM ({head_sql}) h",
         [
             student.pk,
             AccountRole.RECEIVABLE,
@@ -76,11 +89,15 @@ def _money_accounts(
             student.organization_id,
             money_role,
             dim,
+            *head_params,
         ],
     )
-    own = [(role, pk) for role, pk, owner in rows if owner in (student.pk, None)]
+    heads = [row[1:] for row in rows if row[0] is None]
+    head = locked_head(heads[0] if heads else None, organization_id=student.organization_id, entries=entries)
+    accounts = [row[:3] for row in rows if row[0] is not None]
+    own = [(role, pk) for role, pk, owner in accounts if owner in (student.pk, None)]
     by_role = dict(own)
-    sibling_receivables = {owner: pk for _role, pk, owner in rows if owner not in (student.pk, None)}
+    sibling_receivables = {owner: pk for _role, pk, owner in accounts if owner not in (student.pk, None)}
     if len(own) != 3 or len(by_role) != 3:
         raise Account.DoesNotExist(f"student {student.pk} or channel {channel} lacks its ledger accounts")
     missing = set(others) - set(sibling_receivables)
@@ -91,6 +108,7 @@ def _money_accounts(
         by_role[AccountRole.RECEIVABLE],
         by_role[AccountRole.STUDENT_CREDIT],
         sibling_receivables,
+        head,
     )
 
 
@@ -228,6 +246,16 @@ def _check_allocations(
 
 def _apply_to_orders(orders: dict[int, Order], requests: Sequence[AllocationRequest]) -> None:
     """Add signed allocations to the orders' paid amounts and move their status, in one UPDATE."""
+    statement = _orders_update(orders, requests)
+    if statement:
+        sql.execute(*statement)
+
+
+def _orders_update(
+    orders: dict[int, Order], requests: Sequence[AllocationRequest]
+) -> tuple[str, list[Any]] | None:
+    """`_apply_to_orders` as a statement for the caller to run (None: no allocations); the
+    orders in memory are moved at once."""
     paid: dict[int, int] = {}
     status: dict[int, str] = {}
     for request in requests:
@@ -238,7 +266,7 @@ def _apply_to_orders(orders: dict[int, Order], requests: Sequence[AllocationRequ
         paid[order.pk] = paid.get(order.pk, 0) + request.amount
         status[order.pk] = new_status
         order.paid, order.status = new_paid, new_status
-    sql.update_by_pk(Order, paid, add={"paid": paid}, assign={"status": status})
+    return sql.update_by_pk_statement(Order, paid, add={"paid": paid}, assign={"status": status})
 
 
 # Keys made up for calls without one: fresh, so nothing can have used them before.
@@ -339,9 +367,18 @@ def _record_payment(
             requests = _capped(orders, requests)
     _check_allocations(orders, requests, amount)
 
-    number = next_number(organization_id=student.organization_id, name="receipt")
-    clearing, receivable, credit, sibling_receivables = _money_accounts(
-        student=student, channel=channel, siblings={orders[r.order_id].student_id for r in requests}
+    # The payment's and its allocations' keys come with the receipt number, so that the payment
+    # is written in the posting's statement (one round trip while the school's chain head is held).
+    number, (payment_ids, allocation_ids) = next_number_reserving(
+        organization_id=student.organization_id,
+        name="receipt",
+        reserve=[(Payment, 1), (Allocation, len(requests))],
+    )
+    clearing, receivable, credit, sibling_receivables, head = _lock_money_accounts(
+        student=student,
+        channel=channel,
+        siblings={orders[r.order_id].student_id for r in requests},
+        entries=2 if requests else 1,
     )
     allocated = sum(r.amount for r in requests)
     received = received_at or timezone.now()
@@ -354,7 +391,7 @@ def _record_payment(
             memo=f"R{number:08d}",
         )
     ]
-    if allocated:
+    if requests:
         drafts.append(
             EntryDraft(
                 code=EntryCode.ALLOCATION,
@@ -370,12 +407,10 @@ def _record_payment(
                 memo=" ".join(f"#{orders[r.order_id].number}" for r in requests),
             )
         )
-    entries = post_entries(
-        organization_id=student.organization_id, actor=actor, drafts=drafts, accounts_locked=True
-    )
     payment: Payment = sql.new(
         Payment,
         {
+            "id": payment_ids[0],
             "organization_id": student.organization_id,
             "campus_id": student.campus_id,
             "student_id": student.pk,
@@ -386,35 +421,29 @@ def _record_payment(
             "received_at": received,
             "idempotency_key": key,
             "recorded_by_id": actor.pk,
-            "entry_id": entries[0].pk,
         },
-        related={"student": student, "recorded_by": actor, "entry": entries[0]},
+        related={"student": student, "recorded_by": actor},
     )
-    sql.insert_instance(payment)
-    allocation_rows: list[Allocation] = []
-    if requests:
-        now = timezone.now()
-        allocation_rows = [
-            sql.new(
-                Allocation,
-                {
-                    "organization_id": student.organization_id,
-                    "order_id": r.order_id,
-                    "payment_id": payment.pk,
-                    "amount": r.amount,
-                    "entry_id": entries[1].pk,
-                    "created_by_id": actor.pk,
-                    "created_at": now,
-                },
-                related={"order": orders[r.order_id], "payment": payment},
-            )
-            for r in requests
-        ]
-        sql.insert_instances(allocation_rows)
-        _apply_to_orders(orders, requests)
+    now = timezone.now()
+    allocation_rows: list[Allocation] = [
+        sql.new(
+            Allocation,
+            {
+                "id": allocation_id,
+                "organization_id": student.organization_id,
+                "order_id": r.order_id,
+                "payment_id": payment.pk,
+                "amount": r.amount,
+                "created_by_id": actor.pk,
+                "created_at": now,
+            },
+            related={"order": orders[r.order_id], "payment": payment},
+        )
+        for r, allocation_id in zip(requests, allocation_ids, strict=True)
+    ]
     # Callers answering with the payment read its allocations without another query.
     sql.cache_related_list(payment, "allocations", allocation_rows)
-    record_audit(
+    audit = new_audit_entry(
         actor=actor,
         action="payment.recorded",
         target=payment,
@@ -424,6 +453,25 @@ def _record_payment(
             "allocations": {str(r.order_id): r.amount for r in requests},
             "to_credit": amount - allocated,
         },
+    )
+
+    def payment_writes(entries: list[JournalEntry]) -> list[tuple[str, list[Any]]]:
+        payment.entry_id = entries[0].pk
+        sql.cache_related(payment, "entry", entries[0])
+        for row in allocation_rows:
+            row.entry_id = entries[1].pk
+        writes = [sql.insert_instances_statement([payment]), sql.insert_instances_statement([audit])]
+        if allocation_rows:
+            writes.append(sql.insert_instances_statement(allocation_rows))
+        orders_update = _orders_update(orders, requests)
+        return [*writes, orders_update] if orders_update else writes
+
+    post_entries(
+        organization_id=student.organization_id,
+        actor=actor,
+        drafts=drafts,
+        head=head,
+        then=payment_writes,
     )
     return payment
 

@@ -69,10 +69,13 @@ def test_a_refusal_after_writes_began_keeps_only_the_stored_answer(school, monke
     student = school.student()
     entries_before = JournalEntry.objects.count()
 
+    real_post_entries = payment_services.post_entries
+
     def refuse(**kwargs):
+        real_post_entries(**kwargs)  # the entries, the payment and its audit row are written
         raise Conflict("refused after the payment was written", code="refused_late")
 
-    monkeypatch.setattr(payment_services, "record_audit", refuse)
+    monkeypatch.setattr(payment_services, "post_entries", refuse)
     first = api.post("/payments", pay_body(student), key="k-late")
     assert_error(first, 409, "refused_late")
     monkeypatch.undo()

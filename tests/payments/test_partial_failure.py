@@ -12,7 +12,6 @@ from feedesk.enrolment import services as enrolment_services
 from feedesk.enrolment.services import enrol_student
 from feedesk.ledger.models import Posting
 from feedesk.payments import services as payment_services
-from feedesk.payments.models import Allocation
 from feedesk.payments.services import AllocationRequest, apply_credit, record_payment, reverse_payment
 
 
@@ -61,7 +60,7 @@ def postings_written():
     """Where a posting's rows are written: their own INSERT on SQLite; on PostgreSQL the one
     statement that writes the entries, their postings, the totals and the chain head."""
     if connection.vendor == "postgresql":
-        return "fetch", lambda statement, *args, **kwargs: "INSERT INTO ledger_posting" in statement
+        return "execute", lambda statement, *args, **kwargs: "INSERT INTO ledger_posting" in statement
     return "insert_rows", rows_of(Posting)
 
 
@@ -94,9 +93,10 @@ def test_enrolment_failing_late_leaves_nothing(school, monkeypatch, target, name
 @pytest.mark.parametrize(
     ("target", "name", "when"),
     [
-        (payment_services, "record_audit", None),
+        (payment_services, "new_audit_entry", None),
         (payment_services, "post_entries", None),
-        (sql, "insert_rows", rows_of(Allocation)),
+        # SQLite: after the entries, payment and audit row; PostgreSQL: the posting's one statement.
+        (sql, "execute", lambda statement, *args, **kwargs: 'INSERT INTO "payments_allocation"' in statement),
         # The first order is already updated when the second one's status is computed.
         (payment_services, "status_after_payment", None),
     ],
@@ -159,7 +159,8 @@ def test_a_committed_transaction_is_all_or_nothing(school, monkeypatch):
     # Outside the test's own transaction: the service's atomic block is the real commit boundary.
     student = school.student()
     order = other_order(school, student, 30_000)
-    fail_on_call(monkeypatch, payment_services, "record_audit")
+    # The last step: the posting, with the payment, its allocation, the order and the audit row.
+    fail_on_call(monkeypatch, payment_services, "post_entries")
     with nothing_written(), pytest.raises(Boom):
         record_payment(
             actor=school.cashier,
