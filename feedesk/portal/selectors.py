@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import BooleanField, QuerySet, prefetch_related_objects
+from django.db.models.expressions import RawSQL
 
 from feedesk.billing.models import Order
 from feedesk.billing.selectors import PAYABLE_STATUSES
@@ -276,15 +277,27 @@ def _cart_orders_statement() -> str:
     )
 
 
+def _family_payment_condition(alias: str, students: int) -> str:
+    """SQL: payment `alias` is the family's, made by one of its `students` or paying one of their
+    orders (params: the students' ids, twice)."""
+    ids = sql.placeholders(students)
+    return (
+        f"({alias}.student_id IN ({ids}) OR EXISTS (SELECT 1 FROM {Allocation._meta.db_table} fa "
+        f"JOIN {Order._meta.db_table} fo ON fo.id = fa.order_id "
+        f"WHERE fa.payment_id = {alias}.id AND fo.student_id IN ({ids})))"
+    )
+
+
 def family_payments(viewer: PortalViewer) -> QuerySet[Payment]:
     """Payments by the family's students, or that paid any of their orders."""
-    ids = viewer.student_ids
-    paid_ours = Allocation.objects.filter(order__student_id__in=ids, payment__isnull=False).values(
-        "payment_id"
-    )
+    ids = list(viewer.student_ids)
+    if not ids:
+        return Payment.objects.none()
+    condition = _family_payment_condition(Payment._meta.db_table, len(ids))
     return (
         Payment.objects.filter(organization_id=viewer.organization.pk)
-        .filter(Q(student_id__in=ids) | Q(pk__in=paid_ours))
+        .alias(of_family=RawSQL(condition, [*ids, *ids], output_field=BooleanField()))
+        .filter(of_family=True)
         .select_related("student")
         .order_by("-received_at", "-pk")
     )
@@ -322,16 +335,14 @@ _RECEIPT_MODELS = [model for model, _alias in _RECEIPT_PARTS]
 @lru_cache(maxsize=16)
 def _receipt_statement(students: int) -> str:
     table = {model: model._meta.db_table for model in _RECEIPT_MODELS}
-    ids = sql.placeholders(students)
     return (
         f"SELECT {sql.joined_columns(_RECEIPT_PARTS)} FROM {table[Payment]} p "
         f"JOIN {table[Student]} ps ON ps.id = p.student_id "
         f"LEFT JOIN {table[Allocation]} a ON a.payment_id = p.id "
         f"LEFT JOIN {table[Order]} o ON o.id = a.order_id "
         f"LEFT JOIN {table[Student]} os ON os.id = o.student_id "
-        f"WHERE p.id = %s AND p.organization_id = %s AND (p.student_id IN ({ids}) OR EXISTS ("
-        f"SELECT 1 FROM {table[Allocation]} fa JOIN {table[Order]} fo ON fo.id = fa.order_id "
-        f"WHERE fa.payment_id = p.id AND fo.student_id IN ({ids}))) ORDER BY a.id"
+        f"WHERE p.id = %s AND p.organization_id = %s AND {_family_payment_condition('p', students)} "
+        "ORDER BY a.id"
     )
 
 
