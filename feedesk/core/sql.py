@@ -132,6 +132,19 @@ def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> int:
     return _run(sql, rows, many=True)[1]
 
 
+def execute_together(statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    """Run writes that do not read one another's rows (inserts, updates of distinct rows), in
+    order: on PostgreSQL in one round trip, as one statement of data-modifying WITH queries,
+    each of which PostgreSQL runs exactly once; elsewhere one after another."""
+    if connection.vendor != "postgresql" or len(statements) == 1:
+        for statement, params in statements:
+            _run(statement, params)
+        return
+    if statements:
+        ctes = ", ".join(f"w{n} AS ({statement})" for n, (statement, _params) in enumerate(statements))
+        _run(f"WITH {ctes} SELECT 1", [param for _statement, params in statements for param in params])
+
+
 def lock_clause() -> str:
     """FOR UPDATE where the database locks rows. SQLite takes its one write lock at BEGIN IMMEDIATE."""
     return " FOR UPDATE" if connection.features.has_select_for_update else ""

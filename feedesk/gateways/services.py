@@ -8,12 +8,13 @@ import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Required, TypedDict, Unpack
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from feedesk.audit.services import record_audit
+from feedesk.audit.services import new_audit_entry, record_audit
 from feedesk.billing.models import Order
 from feedesk.core import sql
 from feedesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -46,7 +47,7 @@ from feedesk.gateways.registry import (
 )
 from feedesk.organizations.models import Organization
 from feedesk.payments.models import Channel, Payment
-from feedesk.payments.services import AllocationRequest, record_payment
+from feedesk.payments.services import AllocationRequest, PaymentWrites, record_payment
 from feedesk.people.models import Guardian, Student, StudentGuardian
 from feedesk.people.selectors import family_student_ids
 from feedesk.users.models import User
@@ -400,7 +401,25 @@ def _pending_statement() -> str:
 
 
 # -- applying what the provider says --------------------------------------------------------
-def _log(
+class _EventFields(TypedDict, total=False):
+    source: Required[str]
+    outcome: Required[str]
+    reason: str
+    status: ProviderStatus | None
+    organization_id: int | None
+    gateway: str
+    verified: bool
+    before: str
+    after: str
+
+
+def _log(online: OnlinePayment | None, **fields: Unpack[_EventFields]) -> OnlinePaymentEvent:
+    event = _new_event(online, **fields)
+    sql.insert_instance(event)  # every status a provider reports writes one
+    return event
+
+
+def _new_event(
     online: OnlinePayment | None,
     *,
     source: str,
@@ -413,6 +432,7 @@ def _log(
     before: str = "",
     after: str = "",
 ) -> OnlinePaymentEvent:
+    """The event row `_log` writes, unsaved."""
     event: OnlinePaymentEvent = sql.new(
         OnlinePaymentEvent,
         {
@@ -433,11 +453,10 @@ def _log(
         },
         related={"online_payment": online},
     )
-    sql.insert_instance(event)  # every status a provider reports writes one
     return event
 
 
-def _post_payment(online: OnlinePayment, status: ProviderStatus) -> Payment:
+def _post_payment(online: OnlinePayment, status: ProviderStatus, *, then: PaymentWrites) -> Payment:
     actor = gateway_system_user(organization=online.organization)
     received = timezone.now()
     success_time = status.data.get("success_time")
@@ -462,6 +481,7 @@ def _post_payment(online: OnlinePayment, status: ProviderStatus) -> Payment:
         cap_allocations=True,
         # Every posting of this key runs under the online payment's lock (_apply).
         key_held_by_caller=True,
+        then=then,
     )
 
 
@@ -546,41 +566,81 @@ def _apply_locked(online: OnlinePayment, status: ProviderStatus, *, source: str)
     if kept:
         _log(online, source=source, outcome=kept, status=status, verified=True, before=before, after=before)
         return online
-    payment = _post_payment(online, status) if new == OnlineStatus.SUCCEEDED else None
-    online.status = new
+    now = timezone.now()
+    changes: dict[str, Any] = {"status": new, "updated_at": now}
     if status.provider_transaction_id:
-        online.provider_transaction_id = status.provider_transaction_id
+        changes["provider_transaction_id"] = status.provider_transaction_id
+    if new in (OnlineStatus.SUCCEEDED, OnlineStatus.FAILED, OnlineStatus.CLOSED):
+        changes["completed_at"] = now
+
+    def applied(payment: Payment | None) -> list[tuple[str, list[Any]]]:
+        """The online payment's new state, its event and audit row, as statements."""
+        values = {**changes, "payment_id": payment.pk} if payment is not None else changes
+        update = sql.update_by_pk_statement(
+            OnlinePayment, [online.pk], assign={name: {online.pk: value} for name, value in values.items()}
+        )
+        assert update is not None
+        actor = payment.recorded_by if payment is not None else None
+        return [
+            update,
+            *_applied_writes(online, status, source=source, before=before, after=new, actor=actor),
+        ]
+
+    payment = None
+    if new == OnlineStatus.SUCCEEDED:
+        # The new state, event and audit row are written with the posting (on PostgreSQL in its
+        # statement), while the school's chain head is held for as short a time as it can be.
+        with_posting: list[Payment] = []
+
+        def written_with(payment: Payment) -> list[tuple[str, list[Any]]]:
+            with_posting.append(payment)
+            return applied(payment)
+
+        payment = _post_payment(online, status, then=written_with)
+        if not with_posting:  # an earlier payment with this key was returned: nothing went with it
+            sql.execute_together(applied(payment))
+    else:
+        sql.execute_together(applied(None))
+    for name, value in changes.items():
+        setattr(online, name, value)
     if payment is not None:
         online.payment = payment
-    if new in (OnlineStatus.SUCCEEDED, OnlineStatus.FAILED, OnlineStatus.CLOSED):
-        online.completed_at = timezone.now()
-    online.updated_at = timezone.now()
-    changed = ("status", "provider_transaction_id", "payment_id", "completed_at", "updated_at")
-    sql.update_by_pk(
-        OnlinePayment, [online.pk], assign={name: {online.pk: getattr(online, name)} for name in changed}
-    )
-    _record_applied(online, status, source=source, before=before)
     return online
 
 
 def _record_applied(online: OnlinePayment, status: ProviderStatus, *, source: str, before: str) -> None:
     """The event and audit row of a status just applied to `online` (now at its new status)."""
-    _log(
+    actor = online.payment.recorded_by if online.payment else None
+    sql.execute_together(
+        _applied_writes(online, status, source=source, before=before, after=online.status, actor=actor)
+    )
+
+
+def _applied_writes(
+    online: OnlinePayment, status: ProviderStatus, *, source: str, before: str, after: str, actor: User | None
+) -> list[tuple[str, list[Any]]]:
+    """The event and audit row of a status applied to `online`, moving it from `before` to
+    `after`, as statements."""
+    event = _new_event(
         online,
         source=source,
         outcome=Event.Outcome.APPLIED,
         status=status,
         verified=True,
         before=before,
-        after=online.status,
+        after=after,
     )
-    record_audit(
-        actor=online.payment.recorded_by if online.payment else None,
-        action=f"online_payment.{online.status}",
+    audit = new_audit_entry(
+        actor=actor,
+        action=f"online_payment.{after}",
         target=online,
-        amount=online.amount if online.status == OnlineStatus.SUCCEEDED else None,
-        data={"source": source, "provider_transaction_id": online.provider_transaction_id},
+        amount=online.amount if after == OnlineStatus.SUCCEEDED else None,
+        data={
+            "source": source,
+            "provider_transaction_id": status.provider_transaction_id or online.provider_transaction_id,
+        },
     )
+    return [sql.insert_instances_statement([event]), sql.insert_instances_statement([audit])]
 
 
 def _check_against_record(online: OnlinePayment, status: ProviderStatus) -> None:

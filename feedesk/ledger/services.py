@@ -236,24 +236,12 @@ def post_entries(
     )
     writes = [*(then(entries) if then else ())]
     if connection.vendor == "postgresql":
-        # One round trip for every write: PostgreSQL runs each data-modifying WITH exactly once.
         entry_column, accounts, amounts = (list(column) for column in zip(*legs, strict=True))
-        parts = [
-            insert,
-            (_POSTINGS_FROM_ARRAYS, [entry_column, accounts, amounts]),
-            totals,
-            (head_update, [seq, prev_hash, head_id]),
-            *writes,
-        ]
-        ctes = ", ".join(f"w{n} AS ({statement})" for n, (statement, _params) in enumerate(parts))
-        sql.execute(f"WITH {ctes} SELECT 1", [param for _statement, params in parts for param in params])
+        postings = (_POSTINGS_FROM_ARRAYS, [entry_column, accounts, amounts])
     else:
-        sql.execute(*insert)
-        sql.insert_rows(Posting, ("entry_id", "account_id", "amount"), legs)
-        sql.execute(*totals)
-        sql.execute(head_update, [seq, prev_hash, head_id])
-        for write in writes:
-            sql.execute(*write)
+        postings = sql.insert_statement(Posting, ("entry_id", "account_id", "amount"), legs)
+    # On PostgreSQL one round trip for every write.
+    sql.execute_together([insert, postings, totals, (head_update, [seq, prev_hash, head_id]), *writes])
     return entries
 
 

@@ -2,7 +2,7 @@
 
 import datetime
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -269,6 +269,9 @@ def _orders_update(
     return sql.update_by_pk_statement(Order, paid, add={"paid": paid}, assign={"status": status})
 
 
+# Writes of a caller's that go with a new payment, given it: (sql, params) statements.
+PaymentWrites = Callable[[Payment], Sequence[tuple[str, list[Any]]]]
+
 # Keys made up for calls without one: fresh, so nothing can have used them before.
 AUTO_KEY_PREFIX = "auto-"
 
@@ -285,6 +288,7 @@ def record_payment(
     idempotency_key: str | None = None,
     cap_allocations: bool = False,
     key_held_by_caller: bool = False,
+    then: PaymentWrites | None = None,
 ) -> Payment:
     """Record money received and allocate it; without allocations, oldest-due orders are paid first.
 
@@ -297,6 +301,10 @@ def record_payment(
     `idempotency_key` takes first (an online payment's row for its posting), so no concurrent
     request can claim the key, and the payment is written in the caller's transaction without a
     savepoint to recover from one. Any failure then rolls the caller's transaction back.
+
+    `then`: the caller's own writes that go with the new payment (given it, with its key), as
+    statements run with the posting (on PostgreSQL in its one statement). Not run when an
+    earlier payment with the key is returned.
     """
     ensure_same_organization(actor, student)
     require(actor, Capability.TAKE_PAYMENT, campus_id=student.campus_id)
@@ -319,6 +327,7 @@ def record_payment(
                 allocations=allocations,
                 key=key,
                 cap_allocations=cap_allocations,
+                then=then,
             )
     except IntegrityError:
         if not savepoint:
@@ -343,6 +352,7 @@ def _record_payment(
     allocations: Sequence[AllocationRequest] | None,
     key: str,
     cap_allocations: bool = False,
+    then: PaymentWrites | None = None,
 ) -> Payment:
     if not key.startswith(AUTO_KEY_PREFIX):
         # A replay (a double submit, a retry) returns the first payment without checking again.
@@ -464,7 +474,9 @@ def _record_payment(
         if allocation_rows:
             writes.append(sql.insert_instances_statement(allocation_rows))
         orders_update = _orders_update(orders, requests)
-        return [*writes, orders_update] if orders_update else writes
+        if orders_update:
+            writes.append(orders_update)
+        return [*writes, *(then(payment) if then else ())]
 
     post_entries(
         organization_id=student.organization_id,
