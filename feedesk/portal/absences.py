@@ -13,7 +13,7 @@ from feedesk.core import sql
 from feedesk.core.errors import NotFound
 from feedesk.enrolment.models import Enrolment
 from feedesk.people.models import Student
-from feedesk.portal.selectors import PortalViewer
+from feedesk.portal.selectors import PortalViewer, form_pk
 
 UPCOMING = 8
 RECENT_DAYS = 14
@@ -136,7 +136,7 @@ def _own_session(viewer: PortalViewer, student: Student, session_id: int | str) 
     session = (
         Session.objects.filter(
             session_is_for(student.pk),
-            pk=session_id if str(session_id).isdigit() else 0,
+            pk=form_pk(session_id) or 0,
             organization_id=viewer.organization.pk,
             class_group__enrolments__student=student,
             class_group__enrolments__status=Enrolment.Status.ACTIVE,

@@ -303,14 +303,23 @@ def family_payments(viewer: PortalViewer) -> QuerySet[Payment]:
     )
 
 
+def form_pk(value: int | str) -> int | None:
+    """A primary key from a URL or form value; None for anything that cannot be one (so a
+    guessed or oversized id is not found rather than an error)."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def receipt_for(viewer: PortalViewer, payment_id: int | str) -> Payment:
     """One of `family_payments`, with its student and its allocations (in the order they were made,
     each with its order and the order's student) cached: one lean statement."""
-    text = str(payment_id)
+    pk = form_pk(payment_id)
     students = viewer.student_ids
-    if not (text.isascii() and text.isdigit() and len(text) <= 18) or not students:
+    if pk is None or not students:
         raise NotFound(_not_found())
-    params = [int(text), viewer.organization.pk, *students, *students]
+    params = [pk, viewer.organization.pk, *students, *students]
     rows = sql.fetch(_receipt_statement(len(students)), params)
     if not rows:
         raise NotFound(_not_found())

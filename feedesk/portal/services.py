@@ -29,6 +29,7 @@ from feedesk.portal.notify import deliver_code
 from feedesk.portal.selectors import (
     PortalViewer,
     active_cart,
+    form_pk,
     payable_orders,
     portal_settings,
     viewer_settings,
@@ -297,16 +298,8 @@ def _refuse_if_frozen(cart: Cart) -> None:
         )
 
 
-def _pk(value: int | str) -> int | None:
-    """A primary key from a form value; None for anything that cannot be one."""
-    text = str(value)
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        return None
-    return int(text)
-
-
 def _payable_order(viewer: PortalViewer, order_id: int | str) -> Order:
-    pk = _pk(order_id)
+    pk = form_pk(order_id)
     found = payable_orders(viewer, order_ids=[pk]) if pk is not None else []
     if not found:
         raise NotFound(_("Not found."))
@@ -372,9 +365,7 @@ def remove_from_cart(*, viewer: PortalViewer, order_id: int | str) -> None:
     _require_payments_on(viewer)
     cart = _locked_cart(viewer)
     _refuse_if_frozen(cart)
-    deleted, _rows = CartItem.objects.filter(
-        cart=cart, order_id=order_id if str(order_id).isdigit() else 0
-    ).delete()
+    deleted, _rows = CartItem.objects.filter(cart=cart, order_id=form_pk(order_id) or 0).delete()
     if not deleted:
         raise NotFound(_("Not found."))
 

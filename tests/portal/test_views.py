@@ -286,6 +286,11 @@ def test_order_ids_that_are_not_numbers_are_not_found(family):
     client = family.client()
     for value in ("99999999999999999999", "-1", "１", ""):
         assert client.post("/portal/cart/add/", {"order": value}).status_code == 404
+        assert client.post("/portal/cart/remove/", {"order": value}).status_code == 404
+        reported = client.post(
+            "/portal/absence/", {"student": family.children[0].pk, "session": value, "reason": "sick"}
+        )
+        assert reported.status_code == 404
     assert not CartItem.objects.exists()
 
 
