@@ -21,6 +21,9 @@ from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 from psycopg.pq import ExecStatus
 
+# A statement and its parameters, for a caller that runs it later or inside a larger statement.
+Statement = tuple[str, list[Any]]
+
 # Rows per INSERT, well under SQLite's and PostgreSQL's bound-parameter limits.
 INSERT_BATCH = 500
 
@@ -132,7 +135,7 @@ def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> int:
     return _run(sql, rows, many=True)[1]
 
 
-def execute_together(statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+def execute_together(statements: Sequence[Statement]) -> None:
     """Run writes that do not read one another's rows (inserts, updates of distinct rows), in
     order: on PostgreSQL in one round trip, as one statement of data-modifying WITH queries,
     each of which PostgreSQL runs exactly once; elsewhere one after another."""
@@ -197,7 +200,7 @@ def insert_statement(
     rows: Sequence[Sequence[Any]],
     *,
     returning: Sequence[str] = (),
-) -> tuple[str, list[Any]]:
+) -> Statement:
     """One INSERT of `rows` (at most INSERT_BATCH) as (sql, params), for a caller that runs it
     inside a larger statement; values adapted as `insert_rows` does."""
     [(statement, params)] = _insert_batches(model, tuple(names), rows, tuple(returning))
@@ -209,14 +212,14 @@ def _insert_batches(
     names: tuple[str, ...],
     rows: Sequence[Sequence[Any]],
     returning: tuple[str, ...],
-) -> list[tuple[str, list[Any]]]:
+) -> list[Statement]:
     db = connections[DEFAULT_DB_ALIAS]
     _quoted, fields = _columns(model, names)
     # Rows of one insert often share a value (the same timestamp, say): each column adapts each
     # distinct value once.
     adapted: list[dict[Any, Any]] = [{} for _field in fields]
     columns = list(zip(fields, adapted, strict=True))
-    statements: list[tuple[str, list[Any]]] = []
+    statements: list[Statement] = []
     for start in range(0, len(rows), INSERT_BATCH):
         batch = rows[start : start + INSERT_BATCH]
         params: list[Any] = []
@@ -314,7 +317,7 @@ def insert_instances(objs: Sequence[models.Model]) -> None:
         obj._state.db = DEFAULT_DB_ALIAS
 
 
-def insert_instances_statement(objs: Sequence[models.Model]) -> tuple[str, list[Any]]:
+def insert_instances_statement(objs: Sequence[models.Model]) -> Statement:
     """One INSERT of new instances of one model, as (sql, params) for a caller that runs it
     inside a larger statement: with the primary keys they were given (`reserve_ids_column`),
     or, when they have none, the database's, which they are then not told. The instances are
@@ -371,7 +374,7 @@ def update_by_pk_statement(
     *,
     add: Mapping[str, Mapping[int, int]] | None = None,
     assign: Mapping[str, Mapping[int, Any]] | None = None,
-) -> tuple[str, list[Any]] | None:
+) -> Statement | None:
     """One UPDATE for several rows: `field += add[field][pk]`, `field = assign[field][pk]`, as
     (sql, params), or None when there is nothing to change. Rows absent from a mapping keep
     that field."""

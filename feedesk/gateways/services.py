@@ -573,7 +573,7 @@ def _apply_locked(online: OnlinePayment, status: ProviderStatus, *, source: str)
     if new in (OnlineStatus.SUCCEEDED, OnlineStatus.FAILED, OnlineStatus.CLOSED):
         changes["completed_at"] = now
 
-    def applied(payment: Payment | None) -> list[tuple[str, list[Any]]]:
+    def applied(payment: Payment | None) -> list[sql.Statement]:
         """The online payment's new state, its event and audit row, as statements."""
         values = {**changes, "payment_id": payment.pk} if payment is not None else changes
         update = sql.update_by_pk_statement(
@@ -592,7 +592,7 @@ def _apply_locked(online: OnlinePayment, status: ProviderStatus, *, source: str)
         # statement), while the school's chain head is held for as short a time as it can be.
         with_posting: list[Payment] = []
 
-        def written_with(payment: Payment) -> list[tuple[str, list[Any]]]:
+        def written_with(payment: Payment) -> list[sql.Statement]:
             with_posting.append(payment)
             return applied(payment)
 
@@ -618,7 +618,7 @@ def _record_applied(online: OnlinePayment, status: ProviderStatus, *, source: st
 
 def _applied_writes(
     online: OnlinePayment, status: ProviderStatus, *, source: str, before: str, after: str, actor: User | None
-) -> list[tuple[str, list[Any]]]:
+) -> list[sql.Statement]:
     """The event and audit row of a status applied to `online`, moving it from `before` to
     `after`, as statements."""
     event = _new_event(

@@ -110,7 +110,7 @@ _POSTINGS_FROM_ARRAYS = (
 )
 
 # Further writes of the caller's, given the entries (with their keys) about to be written.
-Writes = Callable[[list[JournalEntry]], Sequence[tuple[str, list[Any]]]]
+Writes = Callable[[list[JournalEntry]], Sequence[sql.Statement]]
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class LockedHead:
     entry_ids: list[int]
 
 
-def head_lock_statement(*, organization_id: int, entries: int) -> tuple[str, list[Any]]:
+def head_lock_statement(*, organization_id: int, entries: int) -> sql.Statement:
     """The SELECT that locks the organization's chain head and reserves keys for `entries`
     entries, as (sql, params), for a caller who locks its accounts first in the same statement;
     `locked_head` reads its row (id, last seq, last hash, keys)."""

@@ -4,7 +4,6 @@ import datetime
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -251,9 +250,7 @@ def _apply_to_orders(orders: dict[int, Order], requests: Sequence[AllocationRequ
         sql.execute(*statement)
 
 
-def _orders_update(
-    orders: dict[int, Order], requests: Sequence[AllocationRequest]
-) -> tuple[str, list[Any]] | None:
+def _orders_update(orders: dict[int, Order], requests: Sequence[AllocationRequest]) -> sql.Statement | None:
     """`_apply_to_orders` as a statement for the caller to run (None: no allocations); the
     orders in memory are moved at once."""
     paid: dict[int, int] = {}
@@ -270,7 +267,7 @@ def _orders_update(
 
 
 # Writes of a caller's that go with a new payment, given it: (sql, params) statements.
-PaymentWrites = Callable[[Payment], Sequence[tuple[str, list[Any]]]]
+PaymentWrites = Callable[[Payment], Sequence[sql.Statement]]
 
 # Keys made up for calls without one: fresh, so nothing can have used them before.
 AUTO_KEY_PREFIX = "auto-"
@@ -465,7 +462,7 @@ def _record_payment(
         },
     )
 
-    def payment_writes(entries: list[JournalEntry]) -> list[tuple[str, list[Any]]]:
+    def payment_writes(entries: list[JournalEntry]) -> list[sql.Statement]:
         payment.entry_id = entries[0].pk
         sql.cache_related(payment, "entry", entries[0])
         for row in allocation_rows:
