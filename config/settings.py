@@ -55,7 +55,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "feedesk.users.middleware.SessionUserAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -113,7 +113,7 @@ LOGOUT_REDIRECT_URL = "desk:login"
 # System accounts (the online gateway's poster) are refused at login.
 AUTHENTICATION_BACKENDS = ["feedesk.gateways.auth.HumanAccountsBackend"]
 
-# Database sessions, loaded on each request with one lean statement.
+# Database sessions, loaded on each request with their user in one lean statement.
 SESSION_ENGINE = "feedesk.users.sessions"
 
 # New and changed passwords: Argon2id (feedesk/users/hashers.py). The others verify older hashes,

@@ -1,8 +1,14 @@
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from feedesk.core.permissions import Role
+
+if TYPE_CHECKING:
+    from django.contrib.sessions.backends.base import SessionBase
 
 
 class User(AbstractUser):
@@ -45,3 +51,15 @@ class User(AbstractUser):
     def can_access_campus(self, campus_id: int | None) -> bool:
         limited = self.campus_ids()
         return limited is None or campus_id in limited
+
+
+class UserSession(AbstractBaseSession):
+    """A database session that names its signed-in user, so that one statement loads both."""
+
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    @classmethod
+    def get_session_store_class(cls) -> type["SessionBase"]:
+        from feedesk.users.sessions import SessionStore
+
+        return SessionStore

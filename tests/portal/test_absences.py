@@ -184,8 +184,8 @@ def test_sessions_marks_and_reasons_in_two_statements(family, school, reasons, d
     for days in (2, 3, 4):
         session = future_session(school, school.lesson_class, days=days)
         client.post("/portal/absence/", {"session": session.pk, "student": child.pk, "reason": "personal"})
-    # Session, user with family, cart, enrolments, sessions with their marks, orders, reasons.
-    with django_assert_max_num_queries(7):
+    # Session with its user and family, cart, enrolments, sessions with their marks, orders, reasons.
+    with django_assert_max_num_queries(6):
         page = client.get("/portal/courses/").content.decode()
     assert page.count("Personal leave") >= 3
 

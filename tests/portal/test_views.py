@@ -491,19 +491,19 @@ def test_the_return_page_follows_the_payment(family, stranger, school, django_as
     for order in family.orders:
         client.post("/portal/cart/add/", {"order": order.pk})
     total = sum(order.total for order in family.orders)
-    # Session, user with family; the cart locked with its items, its orders locked, their
+    # Session with its user and family; the cart locked with its items, its orders locked, their
     # checkout amounts, the gateway configuration, the online payment, its audit row, the
     # frozen cart (with BEGIN and COMMIT); the provider's transaction; the payment made pending,
     # then its event and audit row (one statement on PostgreSQL) (with BEGIN and COMMIT).
-    with django_assert_max_num_queries(16 if connection.vendor == "postgresql" else 17):
+    with django_assert_max_num_queries(15 if connection.vendor == "postgresql" else 16):
         pay_url = client.post("/portal/cart/checkout/", {"total": str(total)})["Location"]
     assert Cart.objects.get(owner=family.user).status == Cart.Status.FROZEN
-    with django_assert_max_num_queries(3):  # session, the payment with its school and keys, user
+    with django_assert_max_num_queries(2):  # session with its user, the payment with its school and keys
         client.get(pay_url)
     client.post(pay_url, {"action": "pay"})
     payment = Payment.objects.get()
-    # Session, user with family, the frozen cart with its payment, closing the cart.
-    with django_assert_max_num_queries(4):
+    # Session with its user and family, the frozen cart with its payment, closing the cart.
+    with django_assert_max_num_queries(3):
         client.get("/portal/cart/return/")
     for _again in range(2):  # paying closed the cart; coming back again still finds the receipt
         assert client.get("/portal/cart/return/")["Location"] == f"/portal/receipts/{payment.pk}/"
