@@ -9,6 +9,7 @@ as with the ORM. While queries are being logged (DEBUG, `CaptureQueriesContext`,
 they are seen. Model signals are not sent: use these only for models without receivers.
 """
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -19,6 +20,7 @@ from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
+from psycopg import RawCursor
 from psycopg.pq import ExecStatus
 
 # A statement and its parameters, for a caller that runs it later or inside a larger statement.
@@ -60,7 +62,11 @@ def _run(sql: str, params: Sequence[Any], *, many: bool = False) -> tuple[list[A
             # What Django's SQLite cursor does, with its %s → ? rewrite (a regex over the whole
             # statement, hundreds of placeholders for a multi-row INSERT) done once per statement.
             run = sqlite3.Cursor.executemany if many else sqlite3.Cursor.execute
-            run(cursor, _qmark(cursor, sql), params)
+            run(cursor, _native(sql, cursor.convert_query), params)
+        elif isinstance(cursor, RawCursor):
+            # The same on PostgreSQL, to $1, $2, ...: psycopg would parse each statement again
+            # when it is long or has over 50 parameters (a posting with its payment's rows).
+            (cursor.executemany if many else cursor.execute)(_native(sql, _numbered), params)
         else:
             (cursor.executemany if many else cursor.execute)(sql, params)
         return (cursor.fetchall() if _returned_rows(cursor) else []), cursor.rowcount
@@ -93,29 +99,35 @@ def _cursor(db: Any) -> tuple[Any, bool]:
     return cached[1], cached[2]
 
 
-# SQLite's form of each statement run here, by Django's form.
-_qmark_queries: dict[str, str] = {}
+# The database's own form of each statement run here, by Django's form.
+_native_queries: dict[str, str] = {}
 
 
-def _qmark(cursor: Any, sql: str) -> str:
-    query = _qmark_queries.get(sql)
+def _native(sql: str, convert: Callable[[str], str]) -> str:
+    query = _native_queries.get(sql)
     if query is None:
-        if len(_qmark_queries) >= 1024:
-            _qmark_queries.clear()
-        query = _qmark_queries[sql] = cursor.convert_query(sql)
+        if len(_native_queries) >= 1024:
+            _native_queries.clear()
+        query = _native_queries[sql] = convert(sql)
     return query
+
+
+_PLACEHOLDER = re.compile(r"%([s%])")
+
+
+def _numbered(sql: str) -> str:
+    """%s placeholders as PostgreSQL's $1, $2, ... (and %% as %), as psycopg rewrites them."""
+    numbers = iter(range(1, sql.count("%s") + 1))
+    return _PLACEHOLDER.sub(lambda m: "%" if m.group(1) == "%" else f"${next(numbers)}", sql)
 
 
 def _lean_cursor(db: Any) -> Any:
     """The backend's cursor; on PostgreSQL one binding parameters server-side, so that psycopg
     prepares the statements a connection runs again and again (settings: prepare_threshold):
-    planning costs PostgreSQL more than running these statements."""
+    planning costs PostgreSQL more than running these statements. It takes PostgreSQL's own
+    placeholders ($1, ...), into which each statement is rewritten once (_numbered)."""
     if db.vendor == "postgresql":
-        from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
-            ServerBindingCursor,
-        )
-
-        return ServerBindingCursor(db.connection)
+        return RawCursor(db.connection)
     return db.create_cursor()
 
 

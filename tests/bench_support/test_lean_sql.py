@@ -213,3 +213,14 @@ def test_concurrent_payments_queue_on_their_locks(postgres_only, school):
     ]
     report = verify_ledger()
     assert report.ok, report.problems
+
+
+def test_placeholders_are_rewritten_as_postgresql_numbers_them():
+    assert sql._numbered("SELECT %s, '5%%' WHERE a = %s") == "SELECT $1, '5%' WHERE a = $2"
+
+
+def test_a_statement_with_more_parameters_than_psycopg_caches_runs_again_and_again(school):
+    values = list(range(1, 121))
+    statement = "SELECT " + ", ".join(["%s"] * len(values))
+    for _again in range(3):
+        assert sql.fetch(statement, values) == [tuple(values)]
