@@ -208,11 +208,12 @@ def _stored_sql() -> str:
     )
 
 
-def store_response(
+def response_record(
     *, user: User, key: str, method: str, path: str, fingerprint: str, response: StoredResponse
-) -> None:
-    """In the transaction that did the work: record the key with the response, to be replayed."""
-    sql.insert_rows(
+) -> sql.Statement:
+    """The statement that records the key with its response, to be replayed: run in the
+    transaction that did the work (by itself, or with the work's own last statement)."""
+    return sql.insert_statement(
         IdempotencyKey,
         _KEY_FIELDS,
         [

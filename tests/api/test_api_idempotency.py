@@ -130,7 +130,8 @@ def test_a_crash_after_the_work_leaves_neither_work_nor_key(school, monkeypatch)
     def crash(*args, **kwargs):
         raise RuntimeError("process died while storing the response")
 
-    monkeypatch.setattr(idempotency_module, "store_response", crash)
+    # The record of the key is built last, just before the posting's statement that writes it.
+    monkeypatch.setattr(idempotency_module, "response_record", crash)
     with pytest.raises(RuntimeError):
         api.post("/payments", pay_body(student), key="k-6")
     assert not Payment.objects.exists()
@@ -140,6 +141,23 @@ def test_a_crash_after_the_work_leaves_neither_work_nor_key(school, monkeypatch)
     assert api.post("/payments", pay_body(student), key="k-6").status_code == 201
     assert Payment.objects.count() == 1
     assert verify_ledger().ok
+
+
+def test_a_crash_storing_the_answer_of_other_work_leaves_neither_work_nor_key(school, monkeypatch):
+    api = ApiClient(school.cashier)
+    student = school.student()
+    body = {"student_id": student.pk, "class_id": school.klass.pk}
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("process died while storing the response")
+
+    monkeypatch.setattr(idempotency_module, "response_record", crash)
+    with pytest.raises(RuntimeError):
+        api.post("/enrolments", body, key="enrol-crash")
+    assert student.enrolments.count() == 0
+    assert not IdempotencyKey.objects.filter(key="enrol-crash").exists()
+    monkeypatch.undo()
+    assert api.post("/enrolments", body, key="enrol-crash").status_code == 201
 
 
 def test_keys_are_scoped_per_user(school):
@@ -249,3 +267,32 @@ def test_attendance_refusal_is_replayed_without_retrying(school, roll):
     assert_error(refused, 409, "hours_exhausted")
     assert api.post("/attendance", body, key="att-short").content == refused.content
     assert not Attendance.objects.filter(session=short).exists()
+
+
+def test_a_keyed_payment_records_its_answer_with_its_posting(school):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = ApiClient(school.cashier)
+    student = school.student()
+    api.get(f"/students/{student.pk}/account")  # the token's first use is noted once
+    with CaptureQueriesContext(connection) as captured:
+        first = api.post("/payments", pay_body(student), key="with-posting")
+    assert first.status_code == 201
+    # The test's own transaction turns the request's into a savepoint: those are not counted.
+    statements = [
+        q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    records = [s for s in statements if "api_idempotencykey" in s and s.startswith(("INSERT", "WITH"))]
+    if connection.vendor == "postgresql":
+        # Token, key lock, stored answer, student, replay check, orders, receipt number with
+        # keys, accounts with the chain head, then one statement: the posting, the payment's
+        # rows and the answer.
+        assert len(statements) == 9
+        [record] = records
+        assert "ledger_journalentry" in record and "payments_payment" in record
+    else:
+        assert len(records) == 1
+    replay = api.post("/payments", pay_body(student), key="with-posting")
+    assert replay.content == first.content and replay["Idempotent-Replayed"] == "true"
+    assert IdempotencyKey.objects.get(key="with-posting").response_body == first.content

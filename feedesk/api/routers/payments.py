@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
-from feedesk.api.idempotency import run_write
+from feedesk.api.idempotency import answer_in_writes, run_write
 from feedesk.api.routers.common import ERRORS, actor, currency, page, visible, visible_student_or_404
 from feedesk.api.schemas import (
     AllocationOut,
@@ -16,6 +16,7 @@ from feedesk.api.schemas import (
     ReverseIn,
 )
 from feedesk.billing.selectors import orders_visible_to, payable_orders
+from feedesk.core import sql
 from feedesk.core.errors import ValidationFailed
 from feedesk.core.permissions import Capability, require
 from feedesk.payments.models import Allocation, Payment
@@ -119,6 +120,15 @@ def create_payment(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
                 AllocationRequest(order_id=visible(orders, a.order_id).pk, amount=a.amount)
                 for a in payload.allocations
             ]
+        answer = answer_in_writes(request)
+        answered: list[PaymentOut] = []
+
+        def written_with_posting(payment: Payment) -> list[sql.Statement]:
+            """The keyed request's answer, recorded in the posting's statement."""
+            assert answer is not None
+            answered.append(payment_out(payment, code))
+            return [answer.statement(201, answered[0])]
+
         payment = record_payment(
             actor=user,
             student=student,
@@ -132,9 +142,10 @@ def create_payment(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
             # run_write holds the Idempotency-Key, the only way to this payment key, and its
             # savepoint around the work recovers from a refusal: no second savepoint is needed.
             key_held_by_caller=key is not None,
+            then=written_with_posting if answer is not None else None,
         )
         # A new payment comes back with its allocations (and their orders) loaded.
-        return 201, payment_out(payment, code)
+        return 201, answered[0] if answered else payment_out(payment, code)
 
     return run_write(request, work)
 
