@@ -71,3 +71,17 @@ def test_the_user_read_with_a_session_is_offered_only_while_its_request_finds_it
     client = signed_in(school.principal)
     client.get("/")
     assert user_loaded_with_session(school.principal.pk) is NOT_LOADED
+
+
+def test_clearsessions_removes_expired_sessions(school):
+    import datetime
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    client = signed_in(school.principal)
+    UserSession.objects.create(
+        session_key="x" * 32, session_data="", expire_date=timezone.now() - datetime.timedelta(days=1)
+    )
+    call_command("clearsessions")
+    assert list(UserSession.objects.values_list("session_key", flat=True)) == [client.session.session_key]
