@@ -72,7 +72,10 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"environment": "feedesk.portal.jinja2env.environment"},
+        "OPTIONS": {
+            "environment": "feedesk.portal.jinja2env.environment",
+            "context_processors": ["feedesk.portal.jinja2env.csrf"],
+        },
     },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

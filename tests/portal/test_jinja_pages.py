@@ -1,6 +1,7 @@
 """The portal's pages are Jinja2 (feedesk/portal/jinja2/); its staff pages stay Django templates."""
 
 import datetime
+import re
 
 import jinja2
 from django.template.backends.django import Template as DjangoTemplate
@@ -66,3 +67,15 @@ def test_the_family_pages_in_chinese(family):
     assert '<a href="/portal/cart/" class="">购物车<span class="count">1</span></a>' in pay
     cart = html(client.get("/portal/cart/"))
     assert f"<strong>订单 #{order.number}</strong>" in cart and 'class="on">购物车' in cart
+
+
+def test_the_forms_of_a_page_share_one_csrf_token_that_the_server_takes(family):
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(family.user)
+    page = html(client.get("/portal/"))
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert len(tokens) >= 4 and len(set(tokens)) == 1
+    order = family.orders[0]
+    added = client.post("/portal/cart/add/", {"order": order.pk, "csrfmiddlewaretoken": tokens[0]})
+    assert added.status_code == 302
+    assert f"Order #{order.number} is in your cart." in html(client.get("/portal/cart/"))
