@@ -1,3 +1,5 @@
+"""The portal's display filters: its Jinja2 pages use them through feedesk.portal.jinja2env."""
+
 from decimal import Decimal
 
 from django import template
