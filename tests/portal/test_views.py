@@ -481,6 +481,20 @@ def test_a_checkout_the_provider_never_saw_reopens_the_cart(family, school, monk
     assert sync_cart(viewer=viewer).status == Cart.Status.OPEN
 
 
+def test_a_frozen_cart_links_to_its_payment(family, school):
+    from feedesk.gateways.services import save_gateway_config
+
+    save_gateway_config(actor=school.principal, active="simulated")
+    client = family.client()
+    order = family.orders[0]
+    client.post("/portal/cart/add/", {"order": order.pk})
+    open_cart = html(client.get("/portal/cart/"))
+    assert "Check the payment" not in open_cart and '<a href="/portal/pay/" class="">' in open_cart
+    client.post("/portal/cart/checkout/", {"total": str(order.total)})
+    frozen = html(client.get("/portal/cart/"))
+    assert '<a class="btn" href="/portal/cart/return/">Check the payment</a>' in frozen
+
+
 def test_the_return_page_follows_the_payment(family, stranger, school, django_assert_max_num_queries):
     from feedesk.gateways.models import OnlinePayment, OnlineStatus
     from feedesk.gateways.services import save_gateway_config
