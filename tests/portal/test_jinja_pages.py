@@ -79,3 +79,40 @@ def test_the_forms_of_a_page_share_one_csrf_token_that_the_server_takes(family):
     added = client.post("/portal/cart/add/", {"order": order.pk, "csrfmiddlewaretoken": tokens[0]})
     assert added.status_code == 302
     assert f"Order #{order.number} is in your cart." in html(client.get("/portal/cart/"))
+
+
+def test_every_sentence_of_the_portal_pages_is_in_the_catalogue_where_makemessages_finds_it():
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.utils.translation import trans_real
+
+    catalogue = trans_real.translation("zh-hans")._catalog  # type: ignore[attr-defined]
+    folder = Path(settings.BASE_DIR) / "feedesk" / "portal" / "jinja2"
+    sentences = []
+    for template in folder.rglob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        # makemessages reads these files as Django templates: it finds {{ _("…") }} and
+        # {{ _("…")|filter }}, not Jinja's {% trans %} blocks or gettext() calls.
+        assert not re.search(r"{%-?\s*(trans|blocktrans|pluralize)\b|\bn?gettext\(", text), template.name
+        sentences += re.findall(r'{{-?\s*_\("([^"]*)"\)', text)
+    assert len(sentences) > 80
+    assert [s for s in sentences if s not in catalogue] == []
+
+
+def test_urls_are_kept_by_what_they_depend_on():
+    from django.urls import clear_script_prefix, set_script_prefix
+
+    from feedesk.portal.jinja2env import url
+
+    assert url("portal:cart") == "/portal/cart/"
+    assert (
+        url("portal:receipt", 7) == "/portal/receipts/7/"
+        and url("portal:receipt", 8) == "/portal/receipts/8/"
+    )
+    set_script_prefix("/school/")
+    try:
+        assert url("portal:cart") == "/school/portal/cart/"
+    finally:
+        clear_script_prefix()
+    assert url("portal:cart") == "/portal/cart/"
