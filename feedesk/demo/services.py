@@ -35,6 +35,9 @@ from feedesk.core.permissions import Role
 from feedesk.demo import data
 from feedesk.demo.hours import TermHours
 from feedesk.enrolment.services import enrol_student
+from feedesk.gateways.models import GatewayKind
+from feedesk.gateways.registry import simulated_allowed
+from feedesk.gateways.services import save_gateway_config
 from feedesk.ledger.models import JournalEntry
 from feedesk.ledger.selectors import verify_ledger
 from feedesk.organizations.models import Campus, Organization
@@ -604,8 +607,11 @@ class _Loader:
             self.clock.move_to(moment)
             action()
         self.clock.move_to(self.latest)
-        # Web options → Carts & Checkout: the demo family can pay from the portal.
+        # Web options → Carts & Checkout: the demo family can pay from the portal, through the
+        # simulated gateway where it is allowed (development and demonstrations, never production).
         update_portal_settings(actor=self.staff["principal"], carts_enabled=True, allow_partial=True)
+        if simulated_allowed():
+            save_gateway_config(actor=self.staff["principal"], active=GatewayKind.SIMULATED)
         return organization
 
     def _setup(self) -> Organization:
