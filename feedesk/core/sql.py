@@ -598,11 +598,12 @@ def _split_plan(models_: tuple[type[models.Model], ...]) -> tuple[tuple[Any, tup
     return tuple(plan)
 
 
-def split_joined(row: Sequence[Any], models_: Sequence[type[models.Model]]) -> list[Any]:
+def split_joined(row: Sequence[Any], models_: Sequence[type[models.Model]], *, skip: int = 0) -> list[Any]:
     """One instance per model from a row selected with `joined_columns` (same models, same order);
-    None for a part an outer join left empty. Columns after the parts are the caller's."""
+    None for a part an outer join left empty. Columns after the parts are the caller's. The first
+    `skip` parts are not built (a caller that has them from an earlier row of the same join)."""
     parts = []
-    for model, names, start, pk_at in _split_plan(tuple(models_)):
+    for model, names, start, pk_at in _split_plan(tuple(models_))[skip:]:
         values = row[start : start + len(names)]
         parts.append(read(model, names, values) if row[pk_at] is not None else None)
     return parts

@@ -81,7 +81,7 @@ def _guardian_viewer(user: User) -> PortalViewer | None:
     sql.cache_related(guardian, "user", user)
     students = []
     for row in rows:
-        student = sql.split_joined(row, _GUARDIAN_PARTS_MODELS)[-1]
+        [student] = sql.split_joined(row, _GUARDIAN_PARTS_MODELS, skip=3)
         if student is not None:
             sql.cache_related(student, "organization", organization)
             students.append(student)
@@ -327,7 +327,7 @@ def receipt_for(viewer: PortalViewer, payment_id: int | str) -> Payment:
     sql.cache_related(payment, "student", payer)
     allocations = []
     for row in rows:
-        _payment, _payer, allocation, order, student = sql.split_joined(row, _RECEIPT_MODELS)
+        allocation, order, student = sql.split_joined(row, _RECEIPT_MODELS, skip=2)
         if allocation is not None:
             sql.cache_related(order, "student", student)
             sql.cache_related(allocation, "order", order)

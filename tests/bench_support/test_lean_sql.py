@@ -224,3 +224,19 @@ def test_a_statement_with_more_parameters_than_psycopg_caches_runs_again_and_aga
     statement = "SELECT " + ", ".join(["%s"] * len(values))
     for _again in range(3):
         assert sql.fetch(statement, values) == [tuple(values)]
+
+
+def test_split_joined_can_skip_the_parts_an_earlier_row_gave(school):
+    from feedesk.organizations.models import Organization
+
+    counter = Counter.objects.create(organization=school.org, name="split", value=3)
+    parts = ((Organization, "o"), (Counter, "c"))
+    [row] = sql.fetch(
+        f"SELECT {sql.joined_columns(parts)} FROM organizations_organization o "
+        "JOIN organizations_counter c ON c.organization_id = o.id WHERE c.id = %s",
+        [counter.pk],
+    )
+    organization, whole = sql.split_joined(row, [Organization, Counter])
+    [only] = sql.split_joined(row, [Organization, Counter], skip=1)
+    assert (organization.pk, whole.pk) == (school.org.pk, counter.pk)
+    assert isinstance(only, Counter) and (only.pk, only.value) == (counter.pk, 3)
