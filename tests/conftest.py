@@ -2,6 +2,7 @@
 
 import datetime
 import os
+import socket
 from decimal import Decimal
 
 import pytest
@@ -95,6 +96,21 @@ class School:
 def fast_passwords(settings):
     # Every School creates a user per role; the production hasher would make each test take seconds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def unreachable_site():
+    """An address nothing answers at: a port bound for the whole run and never listened on."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}"
+
+
+@pytest.fixture(autouse=True)
+def site_nobody_answers(settings, unreachable_site):
+    # The site's own address (the simulated provider's API, callbacks) answers only in tests that
+    # serve it themselves, never whatever happens to run on this machine's default port.
+    settings.FEEDESK_SITE_URL = unreachable_site
 
 
 @pytest.fixture(autouse=True)
