@@ -46,10 +46,11 @@ class HumanAccountsBackend(ModelBackend):
 
     def user_from_rows(self, rows: Sequence[Sequence[Any]]) -> Any:
         """The user from rows of `_user_parts` columns, or None; a guardian's family comes with it."""
-        names = sql.concrete_names(get_user_model())
+        model = get_user_model()
+        names = sql.concrete_names(model)
         if not rows or rows[0][0] is None:
             return None
-        user = sql.read(get_user_model(), names, rows[0][: len(names)])
+        user = sql.read(model, names, rows[0][: len(names)])
         # A guardian login's family comes with it: the portal's pages start with it.
         setattr(user, FAMILY_ROWS, [row[len(names) :] for row in rows])
         return user

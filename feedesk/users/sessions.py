@@ -6,7 +6,7 @@ offers them (`session_join`). The backend then takes that user instead of readin
 (`user_loaded_with_session`), for the one request whose session loaded it.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -22,7 +22,7 @@ from feedesk.core import sql
 from feedesk.users.models import UserSession
 
 
-class SessionUserLoader(Protocol):
+class SessionUserLoader(Hashable, Protocol):
     """What an authentication backend offers to be read with the session."""
 
     def session_join(self, session_alias: str) -> tuple[str, str, str]:
@@ -62,7 +62,7 @@ class SessionStore(DatabaseSessionStore):
 
     def _get_session_from_db(self) -> Any:
         loader = _user_loader()
-        names, statement = _load_statement(loader is not None)
+        names, statement = _load_statement(loader)
         now = UserSession._meta.get_field("expire_date").get_db_prep_value(timezone.now(), connection)
         rows = sql.fetch(statement, [self.session_key, now])
         if not rows:
@@ -93,11 +93,10 @@ def _user_loader() -> SessionUserLoader | None:
     return _backend_loader(backends[0]) if len(backends) == 1 else None
 
 
-@lru_cache(maxsize=2)
-def _load_statement(with_user: bool) -> tuple[tuple[str, ...], str]:
+@lru_cache(maxsize=4)
+def _load_statement(loader: SessionUserLoader | None) -> tuple[tuple[str, ...], str]:
     names = sql.concrete_names(UserSession)
     selected, joins, order = "", "", ""
-    loader = _user_loader() if with_user else None
     if loader is not None:
         user_columns, joins, order_by = loader.session_join("sess")
         selected, order = f", {user_columns}", f" ORDER BY {order_by}"

@@ -7,7 +7,7 @@ from feedesk.gateways.models import ClientKind, GatewayKind
 from feedesk.gateways.services import save_gateway_config, start_online_payment
 from feedesk.payments.services import AllocationRequest
 from tests.attendance.conftest import Hours
-from tests.gateways.conftest import free_port, online_order
+from tests.gateways.conftest import online_order
 
 pytestmark = pytest.mark.django_db
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
@@ -35,9 +35,8 @@ def test_sessions_and_reasons_pages_are_in_chinese(client, school):
     assert "缺勤原因" in reasons and "考勤设置" in reasons and "停课日" in reasons
 
 
-def test_simulated_pay_page_is_in_chinese_without_staff_navigation(client, school, settings):
-    # The provider cannot be reached (nothing listens there), so the return page says it waits.
-    settings.FEEDESK_SIM_WECHAT_API_URL = f"http://127.0.0.1:{free_port()}/gateways/sim"
+def test_simulated_pay_page_is_in_chinese_without_staff_navigation(client, school):
+    # The provider cannot be reached (tests' site address, see conftest), so the return page waits.
     save_gateway_config(actor=school.principal, active=GatewayKind.SIMULATED)
     student = school.student()
     order = online_order(school, student, 88_00)
