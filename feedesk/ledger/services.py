@@ -123,10 +123,14 @@ class LockedHead:
     entry_ids: list[int]
 
 
-def head_lock_statement(*, organization_id: int, entries: int) -> sql.Statement:
+# id, last seq, last hash, reserved entry keys.
+_HEAD_COLUMNS = 4
+
+
+def _head_lock_statement(*, organization_id: int, entries: int) -> sql.Statement:
     """The SELECT that locks the organization's chain head and reserves keys for `entries`
-    entries, as (sql, params), for a caller who locks its accounts first in the same statement;
-    `locked_head` reads its row (id, last seq, last hash, keys)."""
+    entries, as (sql, params), run after the accounts are locked; `_locked_head` reads its row
+    (id, last seq, last hash, keys)."""
     return (
         f"SELECT id, last_seq, last_hash, {sql.reserve_ids_column(JournalEntry)} FROM ledger_chainhead "
         f"WHERE organization_id = %s{sql.lock_clause()}",
@@ -134,11 +138,33 @@ def head_lock_statement(*, organization_id: int, entries: int) -> sql.Statement:
     )
 
 
-def locked_head(row: Sequence[Any] | None, *, organization_id: int, entries: int) -> LockedHead:
+def _locked_head(row: Sequence[Any] | None, *, organization_id: int, entries: int) -> LockedHead:
     if row is None:
         raise ChainHead.DoesNotExist(f"organization {organization_id} has no chain head")
     head_id, last_seq, last_hash, reserved = row
     return LockedHead(head_id, last_seq, last_hash, sql.reserved_ids(reserved, entries))
+
+
+def lock_accounts_then_head(
+    accounts: sql.Statement, *, columns: int, organization_id: int, entries: int
+) -> tuple[list[tuple[Any, ...]], LockedHead]:
+    """Run the caller's SELECT that locks the accounts a posting will use (in primary-key order,
+    `columns` columns, the first never NULL), then lock the chain head (`_head_lock_statement`),
+    in one statement; return the accounts' rows and the head, for `post_entries(head=...)`.
+
+    UNION ALL runs its branches in order, so the ledger's lock order holds: accounts, then head.
+    """
+    accounts_sql, accounts_params = accounts
+    head_sql, head_params = _head_lock_statement(organization_id=organization_id, entries=entries)
+    width = max(columns, 1 + _HEAD_COLUMNS)
+    rows = sql.fetch(
+        f"SELECT a.*{', NULL' * (width - columns)} FROM ({accounts_sql}) a "
+        f"UNION ALL SELECT {'NULL, ' * (width - _HEAD_COLUMNS)}h.* FROM ({head_sql}) h",
+        [*accounts_params, *head_params],
+    )
+    heads = [row[width - _HEAD_COLUMNS :] for row in rows if row[0] is None]
+    head = _locked_head(heads[0] if heads else None, organization_id=organization_id, entries=entries)
+    return [row[:columns] for row in rows if row[0] is not None], head
 
 
 def post_entries(
@@ -156,8 +182,8 @@ def post_entries(
     classes, counters) before calling, and call this once per transaction.
 
     `head`: the caller read every account the drafts post to within this organization and
-    locked them (FOR UPDATE, by primary key), then the chain head (`head_lock_statement`), in
-    this transaction, so nothing is locked here.
+    locked them, then the chain head, in this transaction (`lock_accounts_then_head`), so
+    nothing is locked here.
 
     `then`: the caller's own writes that need the entries' keys (a payment pointing at its
     entry, say), as statements; on PostgreSQL they run in the posting's one statement, so the
@@ -251,7 +277,7 @@ def _lock_accounts_and_head(organization_id: int, account_ids: list[int], *, ent
     Refuses accounts of another organization before anything is written.
     """
     in_accounts = sql.placeholders(len(account_ids))
-    head_sql, head_params = head_lock_statement(organization_id=organization_id, entries=entries)
+    head_sql, head_params = _head_lock_statement(organization_id=organization_id, entries=entries)
     if connection.features.has_select_for_update:
         locked = [
             pk
@@ -277,7 +303,7 @@ def _lock_accounts_and_head(organization_id: int, account_ids: list[int], *, ent
         raise ValidationFailed(
             _("A posting names an account of another organization."), code="account_unknown"
         )
-    return locked_head(head[0] if head else None, organization_id=organization_id, entries=entries)
+    return _locked_head(head[0] if head else None, organization_id=organization_id, entries=entries)
 
 
 def reversal_draft(

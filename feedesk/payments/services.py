@@ -22,8 +22,7 @@ from feedesk.ledger.services import (
     EntryDraft,
     Leg,
     LockedHead,
-    head_lock_statement,
-    locked_head,
+    lock_accounts_then_head,
     open_clearing_account,
     post_entries,
     reversal_draft,
@@ -72,28 +71,26 @@ def _lock_money_accounts(
         money_role, where, dim = AccountRole.CLEARING, "channel = %s", channel
     others = sorted(set(siblings) - {student.pk})
     sibling_clause = f"OR (student_id IN ({sql.placeholders(len(others))}) AND role = %s) " if others else ""
-    head_sql, head_params = head_lock_statement(organization_id=student.organization_id, entries=entries)
-    # UNION ALL runs its branches in order: the accounts are locked before the head.
-    rows = sql.fetch(
-        "SELECT role, id, student_id, NULL, NULL FROM (SELECT role, id, student_id FROM ledger_account "
-        "WHERE (student_id = %s AND role IN (%s, %s)) "
-        f"{sibling_clause}"
-        f"OR (organization_id = %s AND role = %s AND {where}) ORDER BY id{sql.lock_clause()}) a "
-        f"UNION ALL SELECT NULL, h.* FROM ({head_sql}) h",
-        [
-            student.pk,
-            AccountRole.RECEIVABLE,
-            AccountRole.STUDENT_CREDIT,
-            *([*others, AccountRole.RECEIVABLE] if others else []),
-            student.organization_id,
-            money_role,
-            dim,
-            *head_params,
-        ],
+    accounts, head = lock_accounts_then_head(
+        (
+            "SELECT role, id, student_id FROM ledger_account "
+            "WHERE (student_id = %s AND role IN (%s, %s)) "
+            f"{sibling_clause}"
+            f"OR (organization_id = %s AND role = %s AND {where}) ORDER BY id{sql.lock_clause()}",
+            [
+                student.pk,
+                AccountRole.RECEIVABLE,
+                AccountRole.STUDENT_CREDIT,
+                *([*others, AccountRole.RECEIVABLE] if others else []),
+                student.organization_id,
+                money_role,
+                dim,
+            ],
+        ),
+        columns=3,
+        organization_id=student.organization_id,
+        entries=entries,
     )
-    heads = [row[1:] for row in rows if row[0] is None]
-    head = locked_head(heads[0] if heads else None, organization_id=student.organization_id, entries=entries)
-    accounts = [row[:3] for row in rows if row[0] is not None]
     own = [(role, pk) for role, pk, owner in accounts if owner in (student.pk, None)]
     by_role = dict(own)
     sibling_receivables = {owner: pk for _role, pk, owner in accounts if owner not in (student.pk, None)}
