@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from feedesk.core import health
+
 urlpatterns = [
+    path("healthz", health.liveness, name="liveness"),
+    path("readyz", health.readiness, name="readiness"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("feedesk.api.urls")),
