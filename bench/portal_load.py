@@ -2,9 +2,12 @@
 
 Runs gunicorn on PostgreSQL in its own database (fd_bench_portal, created and dropped here),
 drives it over HTTP with a pool of client threads, then checks nothing was lost or posted twice
-and runs the ledger verification. Prints a summary and, last, one line of JSON.
+and runs the ledger verification. Last, the same clients ask the same server for `/healthz`, a
+page that does nothing: the floor under each request of a journey. Prints a summary and, last,
+one line of JSON.
 
     .venv/bin/python bench/portal_load.py [--guardians 200] [--clients 8] [--workers 3] [--threads 1]
+                                          [--floor-requests 2000]
 """
 
 import argparse
@@ -221,6 +224,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     # More than one: gthread workers, which keep a guardian's connection open between pages.
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--floor-requests", type=int, default=2000)
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
@@ -313,6 +317,24 @@ def main() -> None:
         wall = time.perf_counter() - started
         checkout_cpu = cpu.used(cpu_before, cpu.snapshot(servers_by_name, database=DB))
         completed = sum(results)
+        journey_requests = sum(len(v) for step, v in timings.items() if step not in ("login_page", "login"))
+
+        # The floor under each of those requests: the same server and clients, a page that does nothing.
+        floor_timings: dict[str, list[float]] = defaultdict(list)
+        floor_per_client = max(1, args.floor_requests // args.clients)
+
+        def floor(_: int) -> None:
+            b = Browser(base, floor_timings, errors)
+            for _n in range(floor_per_client):
+                b.request("healthz", "GET", "/healthz", expect=(200,))
+
+        floor_before = cpu.snapshot(servers_by_name, database=DB)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.clients) as pool:
+            list(pool.map(floor, range(args.clients)))
+        floor_wall = time.perf_counter() - started
+        floor_cpu = cpu.used(floor_before, cpu.snapshot(servers_by_name, database=DB))
+        floor_count = len(floor_timings["healthz"])
 
         from django.db.models import Count
 
@@ -371,6 +393,14 @@ def main() -> None:
             }
             if completed
             else {},
+            "requests_per_checkout": round(journey_requests / completed, 1) if completed else 0,
+            "floor": {
+                "requests": floor_count,
+                "requests_per_second": round(floor_count / floor_wall, 1) if floor_wall else 0,
+                "cpu_ms_per_request": {
+                    name: round(seconds * 1000 / floor_count, 2) for name, seconds in floor_cpu.items()
+                },
+            },
         }
         for error in errors[:10]:
             print("error:", error)
