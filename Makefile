@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# One test process per core, at most 4: PostgreSQL's concurrency tests open up to 50 connections
+# each, and its default limit is 100. PYTEST_PARALLEL= runs them in one process.
+PYTEST_PARALLEL ?= -n auto --maxprocesses 4
 DEMO_ADDR ?= 127.0.0.1:8000
 
 .PHONY: install demo serve test lint typecheck test-sqlite test-postgres messages bench bench-api clean
@@ -31,14 +34,14 @@ typecheck: install
 	$(VENV)/bin/mypy .
 
 test-sqlite: install
-	DATABASE_URL= $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DATABASE_URL= $(VENV)/bin/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # PostgreSQL runs whenever DATABASE_URL is set or 127.0.0.1:5432 answers; CI insists on it.
 test-postgres: install
 	@url="$${DATABASE_URL:-}"; \
 	if [ -z "$$url" ] && $(PY) -m feedesk.core.pgprobe 127.0.0.1 5432; then url="$(PG_URL)"; fi; \
 	if [ -n "$$url" ]; then \
-		echo "== pytest on PostgreSQL"; DATABASE_URL="$$url" $(VENV)/bin/pytest $(PYTEST_ARGS); \
+		echo "== pytest on PostgreSQL"; DATABASE_URL="$$url" $(VENV)/bin/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS); \
 	elif [ -n "$${FEEDESK_REQUIRE_POSTGRES:-}" ]; then \
 		echo "PostgreSQL is required here but 127.0.0.1:5432 did not answer"; exit 1; \
 	else echo "== PostgreSQL not reachable: the PostgreSQL pass is skipped"; fi
