@@ -277,33 +277,34 @@ def _lock_accounts_and_head(organization_id: int, account_ids: list[int], *, ent
     Refuses accounts of another organization before anything is written.
     """
     in_accounts = sql.placeholders(len(account_ids))
-    head_sql, head_params = _head_lock_statement(organization_id=organization_id, entries=entries)
     if connection.features.has_select_for_update:
-        locked = [
-            pk
-            for (pk,) in sql.fetch(
+        rows, head = lock_accounts_then_head(
+            (
                 f"SELECT id FROM ledger_account WHERE organization_id = %s AND id IN ({in_accounts}) "
                 "ORDER BY id FOR UPDATE",
                 [organization_id, *account_ids],
-            )
-        ]
-        found = len(locked) if locked == account_ids else -1
-        head = sql.fetch(head_sql, head_params)
+            ),
+            columns=1,
+            organization_id=organization_id,
+            entries=entries,
+        )
+        all_found = [pk for (pk,) in rows] == account_ids
     else:
         # SQLite holds its single write lock from BEGIN IMMEDIATE: one read checks the accounts
         # and reads the head.
-        rows = sql.fetch(
+        head_sql, head_params = _head_lock_statement(organization_id=organization_id, entries=entries)
+        found = sql.fetch(
             f"SELECT h.*, (SELECT COUNT(*) FROM ledger_account "
             f"WHERE organization_id = %s AND id IN ({in_accounts})) FROM ({head_sql}) h",
             [organization_id, *account_ids, *head_params],
         )
-        head = [row[:4] for row in rows]
-        found = rows[0][4] if rows else len(account_ids)
-    if found != len(account_ids):
+        head = _locked_head(found[0][:4] if found else None, organization_id=organization_id, entries=entries)
+        all_found = found[0][4] == len(account_ids)
+    if not all_found:
         raise ValidationFailed(
             _("A posting names an account of another organization."), code="account_unknown"
         )
-    return _locked_head(head[0] if head else None, organization_id=organization_id, entries=entries)
+    return head
 
 
 def reversal_draft(

@@ -278,3 +278,22 @@ def test_next_number_counts_up_and_starts_missing_sequences(school):
         assert next_number(organization_id=school.org.pk, name="refund") == 1
         assert next_number(organization_id=school.org.pk, name="refund") == 2
     assert Counter.objects.get(organization=school.org, name="refund").value == 2
+
+
+def test_post_entries_locks_its_accounts_and_the_head_then_writes_in_two_statements(school):
+    income = Account.objects.get(organization=school.org, role=AccountRole.OTHER_INCOME)
+    cash = Account.objects.get(organization=school.org, role=AccountRole.CASH, campus=school.campus)
+    draft = EntryDraft(code="LATE_FEE", idempotency_key="fee", legs=[Leg(cash.pk, 300), Leg(income.pk, -300)])
+    with CaptureQueriesContext(transaction.get_connection()) as captured, transaction.atomic():
+        post_entries(organization_id=school.org.pk, actor=school.finance, drafts=[draft])
+    statements = [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))
+    ]
+    # The accounts then the chain head in one statement (SQLite: one read under its write lock),
+    # then every write: on PostgreSQL one statement; on SQLite entries, postings, totals, head.
+    assert len(statements) == (2 if connection.vendor == "postgresql" else 5), [s[:60] for s in statements]
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in statements[0]
+    assert verify_ledger().ok
