@@ -217,8 +217,8 @@ def main() -> None:
     parser.add_argument("--read-connections", type=int, default=32)
     parser.add_argument("--history", type=int, default=1000, help="payments each school has before the run")
     # 1: sync workers. Two threads per worker measured 4-30% fewer requests/s here and twice the
-    # p99: a worker's threads share one interpreter lock, so a request that holds its school's
-    # ledger locks waits behind its sibling's Python work.
+    # p99, most likely because a worker's threads share one interpreter lock, so a request that
+    # holds its school's ledger locks waits behind its sibling's Python work.
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -271,26 +271,20 @@ def main() -> None:
         run_wrk(common + LUA_ACCOUNT, url, seconds=2, connections=16)
         run_wrk(common + LUA_PAYMENTS, url, seconds=2, connections=16)
         app = {"app": server.pid}
-        before = cpu.snapshot(app, database=DB_NAME)
-        payments = run_wrk(common + LUA_PAYMENTS, url, seconds=args.seconds, connections=args.pay_connections)
-        middle = cpu.snapshot(app, database=DB_NAME)
-        reads = run_wrk(common + LUA_ACCOUNT, url, seconds=args.seconds, connections=args.read_connections)
-        payments["cpu_ms_per_request"] = per_request(cpu.used(before, middle), payments["requests"])
-        reads["cpu_ms_per_request"] = per_request(
-            cpu.used(middle, cpu.snapshot(app, database=DB_NAME)), reads["requests"]
-        )
-        floor = {}
-        for path in ("/healthz", "/readyz"):
+
+        def run_measured(script: str, connections: int) -> dict:
+            """A wrk run with the CPU it cost per request, by process group."""
             start = cpu.snapshot(app, database=DB_NAME)
-            floor[path] = run_wrk(
-                common + LUA_FLOOR.replace("{PATH}", path),
-                url,
-                seconds=args.seconds,
-                connections=args.read_connections,
-            )
-            floor[path]["cpu_ms_per_request"] = per_request(
-                cpu.used(start, cpu.snapshot(app, database=DB_NAME)), floor[path]["requests"]
-            )
+            result = run_wrk(common + script, url, seconds=args.seconds, connections=connections)
+            spent = cpu.used(start, cpu.snapshot(app, database=DB_NAME))
+            return {**result, "cpu_ms_per_request": per_request(spent, result["requests"])}
+
+        payments = run_measured(LUA_PAYMENTS, args.pay_connections)
+        reads = run_measured(LUA_ACCOUNT, args.read_connections)
+        floor = {
+            path: run_measured(LUA_FLOOR.replace("{PATH}", path), args.read_connections)
+            for path in ("/healthz", "/readyz")
+        }
         # One connection: the service time of a request without queueing behind others.
         pay_single = run_wrk(common + LUA_PAYMENTS, url, seconds=5, connections=1)
         read_single = run_wrk(common + LUA_ACCOUNT, url, seconds=5, connections=1)
