@@ -61,6 +61,19 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+# Requests machines make carry their own credentials: the JSON API its bearer token, a payment
+# provider's notification its signature, a health probe nothing. They skip sessions, CSRF, the
+# signed-in user and messages (feedesk/core/handlers.py sends them down this shorter stack).
+STATELESS_PATHS = (
+    r"^/(?:api/|healthz$|readyz$|gateways/(?:wechat|alipay)/[^/]+/notify/$|gateways/sim/(?!pay/))"
+)
+STATELESS_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import translation
+from routedclient import RoutedClient
 
 from feedesk.catalog.services import create_class, create_course, create_subject
 from feedesk.core.permissions import Role
@@ -90,6 +91,12 @@ class School:
             name=name,
             guardians=[(guardian or self.guardian, "mother")],
         )
+
+
+@pytest.fixture
+def client() -> RoutedClient:
+    """pytest-django's, except that API, probe and notification paths take production's stateless stack."""
+    return RoutedClient()
 
 
 @pytest.fixture(autouse=True)

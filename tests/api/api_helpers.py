@@ -4,6 +4,7 @@ import json
 from functools import cache
 
 from django.test import Client
+from routedclient import RoutedClient
 from sessiondays import SessionDays
 
 from feedesk.api.services import create_api_token
@@ -15,7 +16,7 @@ class ApiClient:
     def __init__(self, user, client: Client | None = None) -> None:
         self.user = user
         _token, self.token = create_api_token(actor=user, user=user, name="tests")
-        self.client = client or Client()
+        self.client = client or RoutedClient()
 
     def _headers(self, key: str | None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.token}"}
