@@ -6,7 +6,8 @@ runs `ledger_verify`, writes its section of docs/benchmarks.md and prints one li
 
     .venv/bin/python bench/api_load.py [--seconds 20] [--port 8201]
 
-Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and `wrk` (apt-get install -y wrk).
+Needs PostgreSQL (user postgres; bench/pgserver.py picks its Unix socket, else 127.0.0.1:5432) and
+`wrk` (apt-get install -y wrk).
 """
 
 import argparse
@@ -24,11 +25,12 @@ import uuid
 from pathlib import Path
 
 import cpu
+from pgserver import connection_kind, server_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 DB_NAME = "fd_bench_api"
-PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+PG_SERVER = server_url()
 DB_URL = f"{PG_SERVER}/{DB_NAME}"
 SECTION = "## JSON API load (bench/api_load.py)"
 
@@ -338,6 +340,7 @@ def main() -> None:
         and reads["rps"] >= 1500
     )
     result["targets_met"] = targets_met
+    result["postgres_connection"] = connection_kind(PG_SERVER)
     measured = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
     def row(label: str, connections: int, figures: dict) -> str:
@@ -353,9 +356,9 @@ def main() -> None:
             [
                 SECTION,
                 "",
-                f"gunicorn with 4 {workers} on PostgreSQL, wrk (2 threads) on the",
-                f"same machine over loopback, {args.schools} schools × {args.students} students, "
-                f"{args.seconds} s per endpoint.",
+                f"gunicorn with 4 {workers} on PostgreSQL (through a {connection_kind(PG_SERVER)}), wrk",
+                "(2 threads) on the same machine over loopback,",
+                f"{args.schools} schools × {args.students} students, {args.seconds} s per endpoint.",
                 "Every payment carries its own `Idempotency-Key`.",
                 f"Measured {measured} on {os.cpu_count()} cores; 1-minute load average {load:.1f} at the end",
                 "(the machine is shared with other work, so the figures are noisy). The rows with one",

@@ -26,9 +26,10 @@ from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 import cpu
+from pgserver import connection_kind, server_url
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = os.environ.get("FEEDESK_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+PG = server_url()
 DB = "fd_bench_portal"
 PASSWORD = "bench-pass-2026"
 PORT_RANGE = range(8521, 8541)
@@ -394,6 +395,7 @@ def main() -> None:
             if completed
             else {},
             "requests_per_checkout": round(journey_requests / completed, 1) if completed else 0,
+            "postgres_connection": connection_kind(PG),
             "floor": {
                 "requests": floor_count,
                 "requests_per_second": round(floor_count / floor_wall, 1) if floor_wall else 0,

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pgserver import server_url
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_DATABASE = "fd_bench_payments"
 ALLOCATION = (10_000, 20_000)  # fen allocated to the student's first and second order per payment
@@ -265,7 +267,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=200, help="untimed payments before timing")
     parser.add_argument("--students", type=int, default=50, help="students per organization")
     parser.add_argument("--databases", default="sqlite,postgres", help="comma-separated: sqlite,postgres")
-    parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432", help="server, no db name")
+    parser.add_argument("--pg-url", default=server_url(), help="server, no db name")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--show-queries", action="store_true", help="include one payment's SQL")
     parser.add_argument("--only", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)

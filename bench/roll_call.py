@@ -1,6 +1,6 @@
 """Benchmark: generating a year of sessions for 2,000 classes, then 1,000 roll calls of 20 students.
 
-    .venv/bin/python bench/roll_call.py                 # SQLite, and PostgreSQL when 127.0.0.1:5432 answers
+    .venv/bin/python bench/roll_call.py                 # SQLite, and PostgreSQL when it answers
     .venv/bin/python bench/roll_call.py --db sqlite --sessions 200
 
 SQLite runs in a temporary file with the production settings (WAL, synchronous=FULL). PostgreSQL
@@ -18,8 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from pgserver import server_url
+
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("FEEDESK_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = f"{server_url()}/postgres"
 PG_DB = "fd_bench_rollcall"
 
 
