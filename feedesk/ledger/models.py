@@ -125,7 +125,8 @@ ENTRY_FIELDS = (
 
 
 class JournalEntry(AppendOnly):
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
+    # The unique (organization, seq) and (organization, idempotency_key) indexes lead with it.
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, db_index=False)
     seq = models.BigIntegerField(help_text="Position in the organization's hash chain, from 1.")
     code = models.CharField(max_length=24, choices=EntryCode.choices)
     effective_date = models.DateField()
@@ -154,7 +155,8 @@ class JournalEntry(AppendOnly):
 
 class Posting(AppendOnly):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    # The (account, entry) index leads with it: each posting writes one index fewer.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False)
     amount = models.BigIntegerField(help_text="Signed minor units: positive debits, negative credits.")
 
     class Meta:
