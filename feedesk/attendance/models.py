@@ -46,7 +46,7 @@ class AttendanceSettings(models.Model):
 class ClosedDate(models.Model):
     """A day the school is closed (its own, beyond the public holidays); optionally one campus."""
 
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, db_index=False)
     campus = models.ForeignKey(
         "organizations.Campus", on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("campus")
     )
@@ -74,9 +74,13 @@ class Session(models.Model):
         REGULAR = "regular", _("Regular")
         EXTRA = "extra", _("Extra")
 
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, db_index=False)
     class_group = models.ForeignKey(
-        "catalog.ClassGroup", on_delete=models.PROTECT, related_name="sessions", verbose_name=_("class")
+        "catalog.ClassGroup",
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        verbose_name=_("class"),
+        db_index=False,
     )
     date = models.DateField(_("date"))
     start_time = models.TimeField(_("starts"))
@@ -140,7 +144,7 @@ class AbsenceReason(models.Model):
         NO_DEDUCT = "no_deduct", _("Do not deduct")
         DEDUCT_MAKEUP = "deduct_makeup", _("Deduct and grant a make-up credit")
 
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, db_index=False)
     code = models.SlugField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=100)
@@ -185,7 +189,9 @@ class Attendance(models.Model):
 
     organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="marks")
-    enrolment = models.ForeignKey("enrolment.Enrolment", on_delete=models.PROTECT, related_name="marks")
+    enrolment = models.ForeignKey(
+        "enrolment.Enrolment", on_delete=models.PROTECT, related_name="marks", db_index=False
+    )
     student = models.ForeignKey("people.Student", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     reason = models.ForeignKey(

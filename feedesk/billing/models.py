@@ -19,9 +19,11 @@ class Order(models.Model):
         ENROLMENT = "enrolment", _("Enrolment")
         MANUAL = "manual", _("Manual")
 
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, db_index=False)
     campus = models.ForeignKey("organizations.Campus", on_delete=models.PROTECT, verbose_name=_("campus"))
-    student = models.ForeignKey("people.Student", on_delete=models.PROTECT, related_name="orders")
+    student = models.ForeignKey(
+        "people.Student", on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     number = models.PositiveIntegerField(_("order number"))
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(

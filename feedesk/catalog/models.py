@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 class Subject(models.Model):
     """Maths, Piano, English… revenue is reported per subject."""
 
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, db_index=False)
     code = models.SlugField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=100, blank=True)

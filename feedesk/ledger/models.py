@@ -37,7 +37,7 @@ class AccountRole(models.TextChoices):
 
 
 class Account(models.Model):
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, db_index=False)
     code = models.CharField(_("code"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(max_length=10, choices=AccountKind.choices)

@@ -23,7 +23,9 @@ class Organization(models.Model):
 class Campus(models.Model):
     """A campus (校区) of an organization."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="campuses")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="campuses", db_index=False
+    )
     name = models.CharField(_("name"), max_length=200)
     code = models.SlugField(_("code"), max_length=32)
     address = models.CharField(_("address"), max_length=300, blank=True)
@@ -40,7 +42,7 @@ class Campus(models.Model):
 class Counter(models.Model):
     """Gap-free human numbers (orders, receipts, students) per organization."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, db_index=False)
     name = models.CharField(max_length=32)
     value = models.BigIntegerField(default=0)
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class Guardian(models.Model):
     """A parent or other adult who pays for one or more students."""
 
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, db_index=False)
     name = models.CharField(_("name"), max_length=100)
     phone = models.CharField(_("phone"), max_length=20)
     email = models.EmailField(_("email"), blank=True)
@@ -26,7 +26,7 @@ class Guardian(models.Model):
 
 
 class Student(models.Model):
-    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, db_index=False)
     campus = models.ForeignKey("organizations.Campus", on_delete=models.PROTECT, verbose_name=_("campus"))
     number = models.CharField(_("student number"), max_length=20)
     name = models.CharField(_("name"), max_length=100)
@@ -74,7 +74,7 @@ class StudentGuardian(models.Model):
         GRANDPARENT = "grandparent", _("Grandparent")
         OTHER = "other", _("Other")
 
-    student = models.ForeignKey(Student, on_delete=models.CASCADE)
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, db_index=False)
     guardian = models.ForeignKey(Guardian, on_delete=models.CASCADE)
     relation = models.CharField(
         _("relation"), max_length=20, choices=Relation.choices, default=Relation.OTHER

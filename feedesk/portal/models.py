@@ -37,7 +37,9 @@ class AccessCode(models.Model):
     MAX_ATTEMPTS = 5
 
     organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT)
-    user = models.ForeignKey("users.User", on_delete=models.CASCADE, related_name="portal_codes")
+    user = models.ForeignKey(
+        "users.User", on_delete=models.CASCADE, related_name="portal_codes", db_index=False
+    )
     purpose = models.CharField(max_length=8, choices=Purpose.choices)
     code_hash = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
@@ -85,7 +87,7 @@ class Cart(models.Model):
 class CartItem(models.Model):
     """One order in a cart: its whole balance (amount empty) or, when the school allows, part of it."""
 
-    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items", db_index=False)
     order = models.ForeignKey("billing.Order", on_delete=models.PROTECT, related_name="+")
     amount = models.BigIntegerField(null=True, blank=True)
     # What the cart said when it was checked out: the allocation the payment asked for.

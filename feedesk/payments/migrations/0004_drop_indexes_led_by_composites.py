@@ -1,19 +1,17 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# The (student, received_at) index leads with the student, so the column's own index only cost
-# every payment a write. Dropped by name, without rebuilding the table on SQLite.
-INDEX = "payments_payment_student_id_b5fab56a"
+from feedesk.core.migration_ops import drop_indexes_led_by_composites
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("payments", "0003_lookups_use_the_composite_indexes"),
-        ("people", "0001_initial"),
+        ("people", "0004_drop_indexes_led_by_composites"),
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
+        drop_indexes_led_by_composites(
             state_operations=[
                 migrations.AlterField(
                     model_name="payment",
@@ -26,11 +24,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            database_operations=[
-                migrations.RunSQL(
-                    f'DROP INDEX IF EXISTS "{INDEX}"',
-                    reverse_sql=f'CREATE INDEX "{INDEX}" ON "payments_payment" ("student_id")',
-                ),
-            ],
+            indexes=[("payments_payment_student_id_b5fab56a", "payments_payment", "student_id")],
         ),
     ]
