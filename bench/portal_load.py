@@ -3,8 +3,9 @@
 Runs gunicorn on PostgreSQL in its own database (fd_bench_portal, created and dropped here),
 drives it over HTTP with a pool of client threads, then checks nothing was lost or posted twice
 and runs the ledger verification. Last, the same clients ask the same server for `/healthz`, a
-page that does nothing: the floor under each request of a journey. Prints a summary and, last,
-one line of JSON.
+request that does nothing: the floor under each request of a journey. It skips the browser
+middleware (sessions, CSRF, messages) that the portal's pages go through, so that middleware is
+part of what a page costs above it. Prints a summary and, last, one line of JSON.
 
     .venv/bin/python bench/portal_load.py [--guardians 200] [--clients 8] [--workers 3] [--threads 1]
                                           [--floor-requests 2000]
@@ -320,7 +321,8 @@ def main() -> None:
         completed = sum(results)
         journey_requests = sum(len(v) for step, v in timings.items() if step not in ("login_page", "login"))
 
-        # The floor under each of those requests: the same server and clients, a page that does nothing.
+        # The floor under each of those requests: the same server and clients, a request that does
+        # nothing (down the stateless stack, so below the pages' own middleware).
         floor_timings: dict[str, list[float]] = defaultdict(list)
         floor_per_client = max(1, args.floor_requests // args.clients)
 
