@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PYTEST_PARALLEL ?= -n auto --maxprocesses 4
 DEMO_ADDR ?= 127.0.0.1:8000
 
-.PHONY: install demo serve test lint typecheck test-sqlite test-postgres messages bench bench-api clean
+.PHONY: install demo serve test lint typecheck test-sqlite test-postgres messages bench bench-api bench-portal clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "FeeDesk needs $(PYTHON)"; exit 1; }
@@ -60,6 +60,10 @@ bench: install
 # The JSON API under load: gunicorn on PostgreSQL driven by wrk (apt-get install -y wrk).
 bench-api: install
 	$(PY) bench/api_load.py
+
+# The parent portal under load: 200 guardians sign in, fill a cart, check out and pay.
+bench-portal: install
+	$(PY) bench/portal_load.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -9,6 +9,7 @@ import base64
 import logging
 import re
 import threading
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -23,8 +24,12 @@ _known: set[str] = set()
 _known_lock = threading.Lock()
 
 
-def _fernet() -> Fernet:
-    material = (getattr(settings, "FEEDESK_SECRETS_KEY", "") or settings.SECRET_KEY).encode()
+def _key_material() -> bytes:
+    return (getattr(settings, "FEEDESK_SECRETS_KEY", "") or settings.SECRET_KEY).encode()
+
+
+@lru_cache(maxsize=4)
+def _fernet(material: bytes) -> Fernet:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"feedesk-gateways", info=b"secrets-v1").derive(
         material
     )
@@ -42,7 +47,7 @@ def encrypt(value: str) -> str:
     if not value:
         return ""
     remember_secret(value)
-    return _PREFIX + _fernet().encrypt(value.encode()).decode()
+    return _PREFIX + _fernet(_key_material()).encrypt(value.encode()).decode()
 
 
 def decrypt(stored: str) -> str:
@@ -50,8 +55,16 @@ def decrypt(stored: str) -> str:
         return ""
     if not stored.startswith(_PREFIX):
         raise ValueError("secret is not encrypted")
+    return _decrypted(_key_material(), stored[len(_PREFIX) :])
+
+
+# Checkouts, return pages and notifications read a school's secrets every time. The adapters built
+# from them already keep the plaintext in memory, so keeping it by its token reveals nothing new;
+# the settings key is part of the cache key, so a changed key decrypts (or fails) afresh.
+@lru_cache(maxsize=512)
+def _decrypted(material: bytes, token: str) -> str:
     try:
-        value = _fernet().decrypt(stored[len(_PREFIX) :].encode()).decode()
+        value = _fernet(material).decrypt(token.encode()).decode()
     except InvalidToken:
         raise ValueError("secret cannot be decrypted with the current settings key") from None
     remember_secret(value)

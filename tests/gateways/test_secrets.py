@@ -54,6 +54,16 @@ def test_secrets_are_encrypted_at_rest(saved, keys):
     )
 
 
+def test_secrets_saved_under_one_settings_key_are_unreadable_under_another(saved, keys, settings):
+    # Read once under the key they were saved with (decrypted values are kept by their token).
+    assert GatewayConfig.objects.get(pk=saved.pk).wechat_apiv3_key == keys.apiv3
+    settings.FEEDESK_SECRETS_KEY = "a-rotated-settings-key-0123456789abcdef"
+    with pytest.raises(ValueError, match="current settings key"):
+        GatewayConfig.objects.get(pk=saved.pk)
+    settings.FEEDESK_SECRETS_KEY = ""
+    assert GatewayConfig.objects.get(pk=saved.pk).wechat_apiv3_key == keys.apiv3
+
+
 def test_settings_page_never_shows_secrets(client, school, saved, keys):
     client.force_login(school.principal)
     page = client.get(reverse("gateways:settings"), HTTP_ACCEPT_LANGUAGE="en")
