@@ -27,6 +27,7 @@ from pathlib import Path
 import cpu
 from docs_section import write_section
 from pgserver import connection_kind, server_url
+from workers import describe_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -343,8 +344,7 @@ def main() -> None:
             f"| {figures['errors']} | {spent.get('app', '—')} | {spent.get('postgres', '—')} |"
         )
 
-    threaded = args.worker_class == "gthread" or args.threads > 1
-    workers = f"gthread workers of {args.threads} thread(s)" if threaded else "sync workers"
+    workers = describe_workers(args.worker_class, args.threads)
     write_section(
         SECTION,
         "\n".join(

@@ -9,7 +9,7 @@ part of what a page costs above it. Prints a summary, rewrites its section of do
 and, last, prints one line of JSON.
 
     .venv/bin/python bench/portal_load.py [--guardians 200] [--clients 8] [--workers 3] [--threads 1]
-                                          [--floor-requests 2000]
+                                          [--worker-class sync|gthread] [--floor-requests 2000]
 """
 
 import argparse
@@ -30,6 +30,7 @@ from urllib.parse import urlencode, urlparse
 import cpu
 from docs_section import write_section
 from pgserver import connection_kind, server_url
+from workers import describe_workers, worker_class
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = server_url()
@@ -228,10 +229,7 @@ def report_section(summary: dict) -> str:
     signing_in = summary["cpu_ms_per_sign_in"]
     steps = ", ".join(f"{step} {ms}" for step, ms in summary["p99_ms"].items())
     measured = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    threads = summary["gunicorn_threads"]
-    workers = f"{summary['gunicorn_worker_class']} workers" + (
-        f" of {threads} threads" if threads > 1 else ""
-    )
+    workers = describe_workers(summary["gunicorn_worker_class"], summary["gunicorn_threads"])
     rows = [
         (
             "completed checkouts",
@@ -459,7 +457,7 @@ def main() -> None:
             "clients": args.clients,
             "gunicorn_workers": args.workers,
             "gunicorn_threads": args.threads,
-            "gunicorn_worker_class": "gthread" if args.threads > 1 else args.worker_class,
+            "gunicorn_worker_class": worker_class(args.worker_class, args.threads),
             "completed_checkouts": completed,
             "login_phase_seconds": round(login_wall, 2),
             "logins_per_second": round(len(families) / login_wall, 1) if login_wall else 0,
